@@ -1,0 +1,53 @@
+#include "app/flat_machine.hpp"
+
+#include <fstream>
+
+#include "core/vm/flat_loader.hpp"
+
+namespace hvsim {
+
+Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return make_error("cannot open '" + path + "'");
+  auto size = static_cast<uint64_t>(in.tellg());
+  if (size > max_bytes) {
+    return make_error("'" + path + "' is " + std::to_string(size) + " bytes; the limit is " +
+                      std::to_string(max_bytes));
+  }
+  std::vector<uint8_t> data(size);
+  in.seekg(0);
+  if (size && !in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size))) {
+    return make_error("cannot read '" + path + "'");
+  }
+  return data;
+}
+
+Result<std::unique_ptr<FlatMachine>> build_flat_machine(const FlatOptions& opt, const std::vector<uint8_t>& image) {
+  auto m = std::make_unique<FlatMachine>();
+  m->machine = std::make_unique<MachineMemory>(opt.ram_bytes + (16ull << 20));
+  if (opt.log_path.empty()) {
+    m->log = std::make_unique<EventLog>();
+  } else {
+    auto log = EventLog::open(opt.log_path);
+    if (!log) return log.error();
+    m->log = std::move(*log);
+  }
+  VmConfig cfg;
+  cfg.ram_bytes = opt.ram_bytes;
+  cfg.max_instructions = opt.max_instructions;
+  auto vm = Vm::create(*m->machine, cfg, *m->log);
+  if (!vm) return vm.error();
+  m->vm = std::move(*vm);
+  m->uart = std::make_unique<Uart16550>(*m->vm);
+  m->debug_exit = std::make_unique<DebugExit>(*m->vm);
+  m->timer = std::make_unique<IntervalTimer>(*m->vm);
+  m->ports.attach(0x3f8, 8, *m->uart);
+  m->ports.attach(0xf4, 4, *m->debug_exit);
+  m->ports.attach(0xf0, 4, *m->timer, 0);
+  m->ports.attach(0xf8, 1, *m->timer, 8);
+  m->vm->set_port_io(m->ports);
+  if (auto r = load_flat_guest(*m->vm, image); !r) return r.error();
+  return m;
+}
+
+}  // namespace hvsim

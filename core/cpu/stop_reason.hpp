@@ -1,0 +1,38 @@
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/cpu/cpu_types.hpp"
+#include "core/cpu/trap_points.hpp"
+
+namespace hvsim {
+
+enum class StopKind : uint8_t {
+  Exception,       // a fault raised by the CPU (vector, error code); RIP at the instruction
+  MemoryFault,     // the MMU refused a TLB fill (page fault); RIP at the instruction
+  TrapPoint,       // stopped before an instruction of a trapped kind; RIP at it
+  InvalidOpcode,   // #UD; RIP at the instruction
+  BudgetExhausted, // instruction budget reached at a block boundary
+  StopRequested,   // request_stop() from the VMM or another thread
+  TripleFault,     // the CPU gave up (never a host crash)
+  HostError,       // the substrate failed (unbacked physical address, internal error)
+};
+const char* stop_kind_name(StopKind k);
+
+struct StopReason {
+  StopKind kind = StopKind::BudgetExhausted;
+  uint64_t rip = 0;
+  // Exception
+  uint8_t vector = 0;
+  uint32_t error_code = 0;
+  // TrapPoint
+  TrapKind trap = TrapKind::Count;
+  // MemoryFault: the page and access the MMU refused and the #PF error code it computed
+  uint64_t fault_page = 0;
+  Access fault_access = Access::Read;
+  bool fault_non_canonical = false;
+  // HostError / TripleFault
+  std::string detail;
+};
+
+}  // namespace hvsim

@@ -1,0 +1,663 @@
+// The Unicorn adapter. See unicorn_cpu.hpp for what it adds, docs/architecture.md for why.
+#include "core/cpu/unicorn_cpu.hpp"
+
+#include <unicorn/unicorn.h>
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/cpu/unicorn_internals.hpp"
+#include "core/isa/decoder.hpp"
+
+namespace hvsim {
+namespace {
+
+constexpr uint64_t kNoAddress = ~0ull;
+constexpr uint64_t kUntilNever = ~0ull;  // non-canonical: never reached
+constexpr size_t kTcgBufferBytes = 64u << 20;
+constexpr size_t kFrontCacheSize = 4096;  // direct-mapped, power of two
+
+constexpr int kGprIds[kGprCount] = {
+    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+    UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+
+// One translated block as we know it: its instruction boundaries (for precise retired counts
+// when a block is left early) and the frames its bytes live in (for self-modifying code).
+struct BlockInfo {
+  uint64_t pc = 0;
+  uint32_t size = 0;
+  uint16_t icount = 0;
+  std::vector<uint16_t> offsets;
+  uint64_t frames[2] = {kNoAddress, kNoAddress};
+};
+
+struct FrontEntry {
+  uint64_t pc = kNoAddress;
+  BlockInfo* block = nullptr;
+};
+
+enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan };
+
+}  // namespace
+
+struct UnicornCpu::Impl {
+  uc_engine* uc = nullptr;
+  AddressTranslator& translator;
+  UnicornInternals in;
+  std::vector<uint8_t> ctx_buf;  // lazily loaded image for segment/CPL/latch patches
+  bool ctx_loaded = false, ctx_dirty = false;
+
+  // Run state.
+  uint64_t retired = 0;
+  uint64_t limit = 0;
+  std::atomic<bool> stop_requested{false};
+  Cause cause = Cause::None;
+  uint8_t exception_vector = 0;
+  TrapKind trap = TrapKind::Count;
+  uint64_t pass_once = kNoAddress;
+  bool fill_failed = false;
+  uint64_t fault_page = 0;
+  Access fault_access = Access::Read;
+  uint32_t fault_pfec = 0;
+  bool fault_non_canonical = false;
+  BlockInfo* current = nullptr;
+  uint64_t tpr = 0;
+
+  // Trap points and block knowledge.
+  TrapSet policy;
+  std::unordered_map<uint64_t, BlockInfo> blocks;
+  std::vector<FrontEntry> front = std::vector<FrontEntry>(kFrontCacheSize);
+  std::unordered_map<uint64_t, uc_hook> site_hooks;
+  std::vector<uint64_t> pending_invalidate;
+  bool pending_flush_tlb = false;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> blocks_by_frame;
+  std::unordered_map<uint64_t, uint64_t> exec_frame_of_page;
+  std::unordered_set<uint64_t> writable_frames;
+  std::vector<std::pair<uint64_t, uint64_t>> ram_ranges;
+  CpuCounters counters;
+
+  uc_hook block_hook{}, intr_hook{}, fill_hook{};
+
+  Impl(AddressTranslator& t, const UnicornInternals& i) : translator(t), in(i) {}
+  ~Impl() {
+    if (uc) uc_close(uc);
+  }
+
+  // ---- context patching -------------------------------------------------------------
+  uc_context* ctx() { return reinterpret_cast<uc_context*>(ctx_buf.data()); }
+  void ctx_load() {
+    if (!ctx_loaded) {
+      uc_context_save(uc, ctx());
+      ctx_loaded = true;
+    }
+  }
+  void sync() {
+    if (ctx_dirty) uc_context_restore(uc, ctx());
+    ctx_loaded = ctx_dirty = false;
+  }
+  template <typename T>
+  T ctx_get(size_t off) {
+    ctx_load();
+    T v;
+    std::memcpy(&v, ctx_buf.data() + off, sizeof v);
+    return v;
+  }
+  template <typename T>
+  void ctx_put(size_t off, T v) {
+    ctx_load();
+    std::memcpy(ctx_buf.data() + off, &v, sizeof v);
+    ctx_dirty = true;
+  }
+
+  uint64_t reg(int id) {
+    sync();
+    uint64_t v = 0;
+    uc_reg_read(uc, id, &v);
+    return v;
+  }
+  void set_reg(int id, uint64_t v) {
+    sync();
+    uc_reg_write(uc, id, &v);
+  }
+
+  // ---- block knowledge ---------------------------------------------------------------
+  void forget_block(uint64_t pc) {
+    auto it = blocks.find(pc);
+    if (it == blocks.end()) return;
+    if (current == &it->second) current = nullptr;
+    auto& f = front[(pc >> 2) & (kFrontCacheSize - 1)];
+    if (f.pc == pc) f = FrontEntry{};
+    blocks.erase(it);
+  }
+  void forget_frame(uint64_t frame) {
+    auto it = blocks_by_frame.find(frame);
+    if (it == blocks_by_frame.end()) return;
+    for (uint64_t pc : it->second) forget_block(pc);
+    blocks_by_frame.erase(it);
+    ++counters.code_invalidations;
+  }
+  bool is_ram(uint64_t pa) const {
+    for (auto& [b, e] : ram_ranges)
+      if (pa >= b && pa < e) return true;
+    return false;
+  }
+
+  BlockInfo* scan(uint64_t pc, uint32_t size) {
+    forget_block(pc);
+    BlockInfo b;
+    b.pc = pc;
+    b.size = size;
+    uint8_t bytes[4096 + 16];
+    size_t have = 0;
+    size_t want = std::min<size_t>(size + 15, sizeof bytes);
+    // Read page by page through the current address space.
+    while (have < want) {
+      uint64_t va = pc + have;
+      auto pa = translator.probe(va);
+      if (!pa || !is_ram(*pa)) break;
+      size_t chunk = std::min<size_t>(want - have, 0x1000 - (va & 0xfff));
+      if (uc_mem_read(uc, *pa, bytes + have, chunk) != UC_ERR_OK) break;
+      uint64_t frame = *pa >> 12;
+      if (have < size) {
+        (b.frames[0] == kNoAddress ? b.frames[0] : b.frames[1]) = frame;
+      }
+      have += chunk;
+    }
+    size_t off = 0;
+    while (off < size && off < have) {
+      auto insn = decode_instruction(bytes + off, have - off, pc + off);
+      b.offsets.push_back(static_cast<uint16_t>(off));
+      if (!insn) break;  // Unicorn will raise #UD here; count it as the block's last
+      if (auto kind = classify_trap(*insn); kind && policy.contains(*kind)) {
+        install_site(pc + off);
+      }
+      off += insn->length();
+    }
+    if (b.offsets.empty()) b.offsets.push_back(0);
+    b.icount = static_cast<uint16_t>(b.offsets.size());
+    ++counters.blocks_scanned;
+    for (uint64_t frame : b.frames) {
+      if (frame == kNoAddress) continue;
+      blocks_by_frame[frame].push_back(pc);
+      // A writable TLB entry for a code frame would let the guest change code without our
+      // noticing; drop all such entries once (the fill then withholds write permission).
+      if (writable_frames.count(frame)) pending_flush_tlb = true;
+    }
+    auto [it, _] = blocks.emplace(pc, std::move(b));
+    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, &it->second};
+    return &it->second;
+  }
+
+  void install_site(uint64_t addr);  // defined after the hook callbacks
+
+  // ---- hooks ------------------------------------------------------------------------
+  static void on_block(uc_engine* uc, uint64_t pc, uint32_t size, void* user) {
+    auto* s = static_cast<Impl*>(user);
+    if (s->stop_requested.load(std::memory_order_relaxed)) {
+      s->cause = Cause::StopRequested;
+      uc_emu_stop(uc);
+      return;
+    }
+    if (s->retired >= s->limit) {
+      s->cause = Cause::Budget;
+      uc_emu_stop(uc);
+      return;
+    }
+    auto& f = s->front[(pc >> 2) & (kFrontCacheSize - 1)];
+    BlockInfo* b = (f.pc == pc && f.block->size == size) ? f.block : nullptr;
+    if (!b) {
+      auto it = s->blocks.find(pc);
+      if (it != s->blocks.end() && it->second.size == size) {
+        b = &it->second;
+        f = FrontEntry{pc, b};
+      } else {
+        b = s->scan(pc, size);
+        if (!s->pending_invalidate.empty() || s->pending_flush_tlb) {
+          // New trap sites need retranslation; restart before this block runs.
+          s->cause = Cause::Rescan;
+          uc_emu_stop(uc);
+          return;
+        }
+      }
+    }
+    s->current = b;
+    s->retired += b->icount;
+  }
+
+  static void on_trap_site(uc_engine* uc, uint64_t addr, uint32_t, void* user) {
+    auto* s = static_cast<Impl*>(user);
+    if (s->pass_once == addr) {
+      s->pass_once = kNoAddress;
+      return;
+    }
+    // Decide from the bytes now: the site may have been rewritten since the hook was added.
+    uint8_t bytes[16];
+    auto pa = s->translator.probe(addr);
+    if (!pa || !s->is_ram(*pa)) return;
+    size_t n = std::min<size_t>(16, 0x1000 - (addr & 0xfff));
+    if (uc_mem_read(uc, *pa, bytes, n) != UC_ERR_OK) return;
+    if (n < 16) {
+      if (auto pa2 = s->translator.probe(addr + n); pa2 && s->is_ram(*pa2)) {
+        uc_mem_read(uc, *pa2, bytes + n, 16 - n);
+        n = 16;
+      }
+    }
+    auto insn = decode_instruction(bytes, n, addr);
+    if (!insn) return;
+    auto kind = classify_trap(*insn);
+    if (!kind || !s->policy.contains(*kind)) return;
+    s->cause = Cause::TrapPoint;
+    s->trap = *kind;
+    uc_emu_stop(uc);
+  }
+
+  static void on_interrupt(uc_engine* uc, uint32_t intno, void* user) {
+    auto* s = static_cast<Impl*>(user);
+    s->cause = Cause::Exception;
+    s->exception_vector = static_cast<uint8_t>(intno);
+    uc_emu_stop(uc);
+  }
+
+  static bool on_tlb_fill(uc_engine* uc, uint64_t page_va, uc_mem_type type, uc_tlb_entry* e,
+                          void* user) {
+    auto* s = static_cast<Impl*>(user);
+    ++s->counters.tlb_fills;
+    FillRequest req;
+    req.page_va = page_va;
+    req.access = type == UC_MEM_WRITE ? Access::Write
+                 : type == UC_MEM_FETCH ? Access::Fetch
+                                        : Access::Read;
+    uint64_t cs = 0;
+    uc_reg_read(uc, UC_X86_REG_CS, &cs);
+    req.cpl = cs & 3;
+    FillResult r = s->translator.fill(req);
+    if (!r.ok) {
+      ++s->counters.tlb_fill_faults;
+      s->fill_failed = true;
+      s->fault_page = page_va;
+      s->fault_access = req.access;
+      s->fault_pfec = r.pf_error_code;
+      s->fault_non_canonical = r.non_canonical;
+      return false;
+    }
+    uint64_t frame = r.cpu_pa >> 12;
+    if (r.write && s->blocks_by_frame.count(frame)) {
+      if (req.access == Access::Write) {
+        s->forget_frame(frame);  // the guest is changing code we scanned
+      } else {
+        r.write = false;  // keep code frames write-protected so the change is seen
+      }
+    }
+    if (r.exec) {
+      uint64_t vpage = page_va >> 12;
+      auto [it, inserted] = s->exec_frame_of_page.try_emplace(vpage, frame);
+      if (!inserted && it->second != frame) {
+        s->forget_frame(it->second);  // same linear page, new code: a remap or new process
+        it->second = frame;
+      }
+    }
+    if (r.write) s->writable_frames.insert(frame);
+    e->paddr = r.cpu_pa;
+    e->perms = static_cast<uc_prot>((r.read ? UC_PROT_READ : 0) | (r.write ? UC_PROT_WRITE : 0) |
+                                    (r.exec ? UC_PROT_EXEC : 0));
+    return true;
+  }
+
+  // Adjust the retired count when execution left the current block early: the block hook
+  // charged the whole block on entry.
+  void uncharge_unretired(uint64_t rip) {
+    if (!current || rip < current->pc || rip >= current->pc + current->size) return;
+    uint64_t off = rip - current->pc;
+    uint16_t done = 0;
+    while (done < current->offsets.size() && current->offsets[done] < off) ++done;
+    retired -= (current->icount - done);
+    current = nullptr;
+  }
+
+  void flush_tlb_now() {
+    sync();
+    uc_ctl_flush_tlb(uc);
+    writable_frames.clear();
+    ++counters.tlb_flushes;
+  }
+};
+
+void UnicornCpu::Impl::install_site(uint64_t addr) {
+  if (site_hooks.count(addr)) return;
+  uc_hook h{};
+  if (uc_hook_add(uc, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Impl::on_trap_site), this, addr,
+                  addr) != UC_ERR_OK) {
+    return;
+  }
+  site_hooks.emplace(addr, h);
+  pending_invalidate.push_back(addr);
+  ++counters.trap_sites;
+}
+
+// ---------------------------------------------------------------------------------------
+
+const char* stop_kind_name(StopKind k) {
+  switch (k) {
+    case StopKind::Exception: return "exception";
+    case StopKind::MemoryFault: return "memory fault";
+    case StopKind::TrapPoint: return "trap point";
+    case StopKind::InvalidOpcode: return "invalid opcode";
+    case StopKind::BudgetExhausted: return "budget exhausted";
+    case StopKind::StopRequested: return "stop requested";
+    case StopKind::TripleFault: return "triple fault";
+    case StopKind::HostError: return "host error";
+  }
+  return "?";
+}
+
+UnicornCpu::UnicornCpu(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UnicornCpu::~UnicornCpu() = default;
+
+Result<std::unique_ptr<UnicornCpu>> UnicornCpu::create(AddressTranslator& translator) {
+  const auto& internals = unicorn_internals();
+  if (!internals) {
+    return make_error(internals.error().message +
+                      " (hvsim needs Unicorn 2.1.x internals it can verify; refusing to run)");
+  }
+  auto impl = std::make_unique<Impl>(translator, internals.value());
+  auto fail = [](const char* what, uc_err e) {
+    return make_error(std::string("Unicorn: ") + what + ": " + uc_strerror(e));
+  };
+  uc_err e = uc_open(UC_ARCH_X86, UC_MODE_64, &impl->uc);
+  if (e != UC_ERR_OK) return fail("uc_open", e);
+  if ((e = uc_ctl_set_tcg_buffer_size(impl->uc, kTcgBufferBytes)) != UC_ERR_OK)
+    return fail("set TCG buffer size", e);
+  if ((e = uc_ctl_tlb_mode(impl->uc, UC_TLB_VIRTUAL)) != UC_ERR_OK) return fail("UC_TLB_VIRTUAL", e);
+  Impl* p = impl.get();
+  if ((e = uc_hook_add(p->uc, &p->block_hook, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Impl::on_block),
+                       p, 1, 0)) != UC_ERR_OK)
+    return fail("block hook", e);
+  if ((e = uc_hook_add(p->uc, &p->intr_hook, UC_HOOK_INTR, reinterpret_cast<void*>(&Impl::on_interrupt),
+                       p, 1, 0)) != UC_ERR_OK)
+    return fail("interrupt hook", e);
+  if ((e = uc_hook_add(p->uc, &p->fill_hook, UC_HOOK_TLB_FILL,
+                       reinterpret_cast<void*>(&Impl::on_tlb_fill), p, 1, 0)) != UC_ERR_OK)
+    return fail("TLB fill hook", e);
+  // Our context buffer needs the header uc_context_alloc writes (sizes, mode, arch).
+  uc_context* allocated = nullptr;
+  if (uc_context_alloc(p->uc, &allocated) != UC_ERR_OK) return make_error("uc_context_alloc failed");
+  p->ctx_buf.resize(uc_context_size(p->uc));
+  std::memcpy(p->ctx_buf.data(), allocated, p->ctx_buf.size());
+  uc_context_free(allocated);
+  if (p->ctx_buf.size() != p->in.context_size) return make_error("Unicorn: context size changed since the probe");
+  // Keep paging on inside Unicorn so the guest's own MOV CR3 / INVLPG flush its TLB; the
+  // tables themselves are walked by our translator, never by Unicorn.
+  uint64_t cr4v = cr4::PAE, cr0v = cr0::PE | cr0::PG | cr0::ET;
+  uc_reg_write(p->uc, UC_X86_REG_CR4, &cr4v);
+  uc_reg_write(p->uc, UC_X86_REG_CR0, &cr0v);
+  return std::unique_ptr<UnicornCpu>(new UnicornCpu(std::move(impl)));
+}
+
+Result<void> UnicornCpu::map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host) {
+  impl_->sync();
+  uc_err e = uc_mem_map_ptr(impl_->uc, cpu_pa, size, UC_PROT_ALL, host);
+  if (e != UC_ERR_OK) return make_error(std::string("map RAM: ") + uc_strerror(e));
+  impl_->ram_ranges.emplace_back(cpu_pa, cpu_pa + size);
+  return {};
+}
+
+namespace {
+uint64_t mmio_read_cb(uc_engine*, uint64_t offset, unsigned size, void* user) {
+  return static_cast<MmioHandler*>(user)->mmio_read(offset, size);
+}
+void mmio_write_cb(uc_engine*, uint64_t offset, unsigned size, uint64_t value, void* user) {
+  static_cast<MmioHandler*>(user)->mmio_write(offset, size, value);
+}
+}  // namespace
+
+Result<void> UnicornCpu::map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler) {
+  impl_->sync();
+  uc_err e = uc_mmio_map(impl_->uc, cpu_pa, size, mmio_read_cb, &handler, mmio_write_cb, &handler);
+  if (e != UC_ERR_OK) return make_error(std::string("map MMIO: ") + uc_strerror(e));
+  return {};
+}
+
+StopReason UnicornCpu::run(uint64_t budget) {
+  Impl& s = *impl_;
+  if (budget == 0) budget = 1;  // always make progress
+  s.limit = budget > UINT64_MAX - s.retired ? UINT64_MAX : s.retired + budget;
+  StopReason r;
+  for (;;) {
+    s.sync();
+    s.cause = Cause::None;
+    s.fill_failed = false;
+    s.current = nullptr;
+    uint64_t start = s.reg(UC_X86_REG_RIP);
+    uc_err err = uc_emu_start(s.uc, start, kUntilNever, 0, 0);
+    r.rip = s.reg(UC_X86_REG_RIP);
+    if (s.cause == Cause::Rescan) {
+      for (uint64_t addr : s.pending_invalidate) uc_ctl_remove_cache(s.uc, addr, addr + 1);
+      s.pending_invalidate.clear();
+      if (s.pending_flush_tlb) {
+        s.pending_flush_tlb = false;
+        s.flush_tlb_now();
+      }
+      continue;
+    }
+    switch (s.cause) {
+      case Cause::Budget: r.kind = StopKind::BudgetExhausted; break;
+      case Cause::StopRequested:
+        s.stop_requested = false;
+        r.kind = StopKind::StopRequested;
+        break;
+      case Cause::TrapPoint:
+        ++s.counters.trap_points_hit;
+        s.uncharge_unretired(r.rip);
+        r.kind = StopKind::TrapPoint;
+        r.trap = s.trap;
+        break;
+      case Cause::Exception:
+        ++s.counters.exceptions;
+        s.uncharge_unretired(r.rip);
+        r.kind = StopKind::Exception;
+        r.vector = s.exception_vector;
+        r.error_code = s.ctx_get<uint32_t>(s.in.error_code);
+        s.ctx_put<int32_t>(s.in.old_exception, -1);  // Unicorn issue #1883
+        break;
+      default:
+        if (err == UC_ERR_EXCEPTION && s.fill_failed) {
+          s.uncharge_unretired(r.rip);
+          r.kind = StopKind::MemoryFault;
+          r.fault_page = s.fault_page;
+          r.fault_access = s.fault_access;
+          r.error_code = s.fault_pfec;
+          r.fault_non_canonical = s.fault_non_canonical;
+        } else if (err == UC_ERR_INSN_INVALID) {
+          s.uncharge_unretired(r.rip);
+          r.kind = StopKind::InvalidOpcode;
+        } else if (err == UC_ERR_OK) {
+          // Unicorn stops silently on a fault it could not deliver (its own triple fault).
+          r.kind = StopKind::TripleFault;
+          r.detail = "the CPU stopped without a cause (Unicorn's silent triple fault)";
+        } else {
+          r.kind = StopKind::HostError;
+          r.detail = std::string("Unicorn: ") + uc_strerror(err);
+        }
+    }
+    s.pass_once = kNoAddress;
+    return r;
+  }
+}
+
+void UnicornCpu::request_stop() { impl_->stop_requested = true; }
+
+void UnicornCpu::set_trap_policy(const TrapSet& kinds) {
+  if (kinds == impl_->policy) return;
+  impl_->policy = kinds;
+  // Every block is rescanned against the new policy on its next execution.
+  impl_->blocks.clear();
+  impl_->blocks_by_frame.clear();
+  std::fill(impl_->front.begin(), impl_->front.end(), FrontEntry{});
+  impl_->current = nullptr;
+}
+const TrapSet& UnicornCpu::trap_policy() const { return impl_->policy; }
+void UnicornCpu::pass_trap_once() { impl_->pass_once = rip(); }
+
+uint64_t UnicornCpu::instructions_retired() const { return impl_->retired; }
+void UnicornCpu::add_retired(uint64_t n) { impl_->retired += n; }
+
+uint64_t UnicornCpu::gpr(Gpr r) const { return impl_->reg(kGprIds[static_cast<int>(r)]); }
+void UnicornCpu::set_gpr(Gpr r, uint64_t v) { impl_->set_reg(kGprIds[static_cast<int>(r)], v); }
+uint64_t UnicornCpu::rip() const { return impl_->reg(UC_X86_REG_RIP); }
+void UnicornCpu::set_rip(uint64_t v) { impl_->set_reg(UC_X86_REG_RIP, v); }
+uint64_t UnicornCpu::rflags() const { return impl_->reg(UC_X86_REG_RFLAGS); }
+void UnicornCpu::set_rflags(uint64_t v) { impl_->set_reg(UC_X86_REG_RFLAGS, v | rflags::kFixed1); }
+
+uint64_t UnicornCpu::cr(int n) const {
+  switch (n) {
+    case 0: return impl_->reg(UC_X86_REG_CR0);
+    case 2: return impl_->reg(UC_X86_REG_CR2);
+    case 3: return impl_->reg(UC_X86_REG_CR3);
+    case 4: return impl_->reg(UC_X86_REG_CR4);
+    case 8: return impl_->tpr;
+    default: return 0;
+  }
+}
+void UnicornCpu::set_cr(int n, uint64_t v) {
+  switch (n) {
+    case 0: impl_->set_reg(UC_X86_REG_CR0, v); break;
+    case 2: impl_->set_reg(UC_X86_REG_CR2, v); break;
+    case 3: impl_->set_reg(UC_X86_REG_CR3, v); break;
+    case 4: impl_->set_reg(UC_X86_REG_CR4, v); break;
+    case 8: impl_->tpr = v & 0xf; break;
+    default: break;
+  }
+}
+
+uint64_t UnicornCpu::msr(uint32_t index) const {
+  impl_->sync();
+  uc_x86_msr m{index, 0};
+  uc_reg_read(impl_->uc, UC_X86_REG_MSR, &m);
+  return m.value;
+}
+void UnicornCpu::set_msr(uint32_t index, uint64_t v) {
+  impl_->sync();
+  uc_x86_msr m{index, v};
+  uc_reg_write(impl_->uc, UC_X86_REG_MSR, &m);
+}
+
+unsigned UnicornCpu::cpl() const {
+  return impl_->ctx_get<uint32_t>(impl_->in.hflags) & qemu_hflags::kCplMask;
+}
+
+bool UnicornCpu::interrupt_shadow() const {
+  return impl_->ctx_get<uint32_t>(impl_->in.hflags) & qemu_hflags::kInhibitIrq;
+}
+
+SegmentState UnicornCpu::segment(Seg s) const {
+  size_t base = impl_->in.segments + static_cast<size_t>(s) * 24;
+  SegmentState st;
+  st.selector = static_cast<uint16_t>(impl_->ctx_get<uint32_t>(base));
+  st.base = impl_->ctx_get<uint64_t>(base + 8);
+  st.limit = impl_->ctx_get<uint32_t>(base + 16);
+  st.attributes = impl_->ctx_get<uint32_t>(base + 20);
+  return st;
+}
+
+void UnicornCpu::set_segment(Seg s, const SegmentState& st) {
+  Impl& p = *impl_;
+  size_t base = p.in.segments + static_cast<size_t>(s) * 24;
+  p.ctx_put<uint32_t>(base, st.selector);
+  p.ctx_put<uint64_t>(base + 8, st.base);
+  p.ctx_put<uint32_t>(base + 16, st.limit);
+  p.ctx_put<uint32_t>(base + 20, st.attributes);
+  if (s == Seg::Cs) {
+    using namespace qemu_hflags;
+    uint32_t hf = p.ctx_get<uint32_t>(p.in.hflags);
+    hf = (hf & ~(kCplMask | kCs64 | kCs32)) | st.dpl();
+    if ((hf & kLma) && st.long_mode()) {
+      hf |= kCs64 | kCs32 | kSs32;
+    } else if (st.attributes & (1u << 22)) {
+      hf |= kCs32;
+    }
+    p.ctx_put<uint32_t>(p.in.hflags, hf);
+  }
+}
+
+namespace {
+DescriptorTableRegister read_table(UnicornCpu::Impl& p, int id) {
+  p.sync();
+  uc_x86_mmr m{};
+  uc_reg_read(p.uc, id, &m);
+  return {m.base, static_cast<uint16_t>(m.limit)};
+}
+SystemSegment read_system(UnicornCpu::Impl& p, int id) {
+  p.sync();
+  uc_x86_mmr m{};
+  uc_reg_read(p.uc, id, &m);
+  return {m.selector, m.base, m.limit, m.flags};
+}
+}  // namespace
+
+DescriptorTableRegister UnicornCpu::gdtr() const { return read_table(*impl_, UC_X86_REG_GDTR); }
+DescriptorTableRegister UnicornCpu::idtr() const { return read_table(*impl_, UC_X86_REG_IDTR); }
+void UnicornCpu::set_gdtr(const DescriptorTableRegister& d) {
+  impl_->sync();
+  uc_x86_mmr m{0, d.base, d.limit, 0};
+  uc_reg_write(impl_->uc, UC_X86_REG_GDTR, &m);
+}
+void UnicornCpu::set_idtr(const DescriptorTableRegister& d) {
+  impl_->sync();
+  uc_x86_mmr m{0, d.base, d.limit, 0};
+  uc_reg_write(impl_->uc, UC_X86_REG_IDTR, &m);
+}
+SystemSegment UnicornCpu::ldtr() const { return read_system(*impl_, UC_X86_REG_LDTR); }
+SystemSegment UnicornCpu::tr() const { return read_system(*impl_, UC_X86_REG_TR); }
+void UnicornCpu::set_ldtr(const SystemSegment& s) {
+  impl_->sync();
+  uc_x86_mmr m{s.selector, s.base, s.limit, s.attributes};
+  uc_reg_write(impl_->uc, UC_X86_REG_LDTR, &m);
+}
+void UnicornCpu::set_tr(const SystemSegment& s) {
+  impl_->sync();
+  uc_x86_mmr m{s.selector, s.base, s.limit, s.attributes};
+  uc_reg_write(impl_->uc, UC_X86_REG_TR, &m);
+}
+
+CpuSnapshot UnicornCpu::save() const {
+  impl_->sync();
+  CpuSnapshot snap;
+  snap.substrate.resize(impl_->ctx_buf.size());
+  uc_context_save(impl_->uc, reinterpret_cast<uc_context*>(snap.substrate.data()));
+  snap.tpr = impl_->tpr;
+  snap.instructions_retired = impl_->retired;
+  return snap;
+}
+
+void UnicornCpu::restore(const CpuSnapshot& snap) {
+  Impl& p = *impl_;
+  p.sync();
+  if (snap.substrate.size() != p.ctx_buf.size()) return;
+  std::memcpy(p.ctx_buf.data(), snap.substrate.data(), p.ctx_buf.size());
+  uc_context_restore(p.uc, p.ctx());
+  p.tpr = snap.tpr;
+  p.retired = snap.instructions_retired;
+  p.exec_frame_of_page.clear();
+  p.flush_tlb_now();  // uc_context_restore keeps stale TLB entries
+}
+
+void UnicornCpu::flush_tlb() { impl_->flush_tlb_now(); }
+
+void UnicornCpu::invalidate_code(uint64_t cpu_pa_begin, uint64_t cpu_pa_end) {
+  Impl& p = *impl_;
+  p.sync();
+  for (uint64_t f = cpu_pa_begin >> 12; f <= (cpu_pa_end - 1) >> 12 && cpu_pa_end > cpu_pa_begin; ++f) {
+    p.forget_frame(f);
+  }
+  // Unicorn's remove_cache takes linear addresses; a full TB flush is the physical-range
+  // equivalent (rare: loaders and snapshot restores).
+  uc_ctl_flush_tb(p.uc);
+}
+
+const CpuCounters& UnicornCpu::counters() const { return impl_->counters; }
+
+}  // namespace hvsim

@@ -1,0 +1,106 @@
+#pragma once
+// The CPU substrate: the one adapter that owns Unicorn (docs/architecture.md, "CPU substrate").
+// Unicorn executes instructions; this adapter adds what it lacks for a VMM: typed stop
+// reasons, precise trap points, deterministic instruction counting, segment hidden parts and
+// CPL changes, a TPR for CR8, and a reset exception latch. No other file includes unicorn.h.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/cpu/cpu_memory.hpp"
+#include "core/cpu/cpu_types.hpp"
+#include "core/cpu/stop_reason.hpp"
+#include "core/cpu/trap_points.hpp"
+#include "core/util/result.hpp"
+
+namespace hvsim {
+
+// Everything needed to resume a CPU exactly: opaque substrate bytes plus the state the
+// adapter keeps beside Unicorn.
+struct CpuSnapshot {
+  std::vector<uint8_t> substrate;
+  uint64_t tpr = 0;
+  uint64_t instructions_retired = 0;
+};
+
+struct CpuCounters {
+  uint64_t blocks_scanned = 0;
+  uint64_t trap_sites = 0;
+  uint64_t trap_points_hit = 0;
+  uint64_t exceptions = 0;
+  uint64_t tlb_fills = 0;
+  uint64_t tlb_fill_faults = 0;
+  uint64_t code_invalidations = 0;
+  uint64_t tlb_flushes = 0;
+};
+
+class UnicornCpu {
+ public:
+  // Probes and verifies Unicorn's internals on first use; an error names what failed.
+  static Result<std::unique_ptr<UnicornCpu>> create(AddressTranslator& translator);
+  ~UnicornCpu();
+  UnicornCpu(const UnicornCpu&) = delete;
+  UnicornCpu& operator=(const UnicornCpu&) = delete;
+
+  // Memory as the CPU sees it (CPU-physical addresses).
+  Result<void> map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host);
+  Result<void> map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler);
+
+  // Runs until a stop; never returns before at least one block when `budget` > 0.
+  // Stops at the first block boundary at which `budget` instructions have retired.
+  StopReason run(uint64_t budget);
+  void request_stop();  // thread-safe
+
+  // Trap points.
+  void set_trap_policy(const TrapSet& kinds);
+  const TrapSet& trap_policy() const;
+  // The next run executes the instruction at RIP natively even if it is a trap point.
+  void pass_trap_once();
+
+  // Guest instructions retired (the basis of virtual time).
+  uint64_t instructions_retired() const;
+  void add_retired(uint64_t n);  // instructions the VMM emulated
+
+  // Registers.
+  uint64_t gpr(Gpr r) const;
+  void set_gpr(Gpr r, uint64_t v);
+  uint64_t rip() const;
+  void set_rip(uint64_t v);
+  uint64_t rflags() const;
+  void set_rflags(uint64_t v);
+  uint64_t cr(int n) const;  // 0, 2, 3, 4, 8 (CR8 is the TPR kept by the adapter)
+  void set_cr(int n, uint64_t v);
+  uint64_t msr(uint32_t index) const;  // only MSRs the substrate implements
+  void set_msr(uint32_t index, uint64_t v);
+  unsigned cpl() const;
+  // True right after STI or MOV SS: interrupts are held for one instruction.
+  bool interrupt_shadow() const;
+  SegmentState segment(Seg s) const;
+  void set_segment(Seg s, const SegmentState& st);  // hidden part included; CS sets the CPL
+  DescriptorTableRegister gdtr() const;
+  DescriptorTableRegister idtr() const;
+  void set_gdtr(const DescriptorTableRegister& d);
+  void set_idtr(const DescriptorTableRegister& d);
+  SystemSegment ldtr() const;
+  SystemSegment tr() const;
+  void set_ldtr(const SystemSegment& s);
+  void set_tr(const SystemSegment& s);
+
+  CpuSnapshot save() const;
+  void restore(const CpuSnapshot& s);
+
+  void flush_tlb();
+  // Host-side writes to guest code must drop its translations.
+  void invalidate_code(uint64_t cpu_pa_begin, uint64_t cpu_pa_end);
+
+  const CpuCounters& counters() const;
+
+  struct Impl;
+
+ private:
+  explicit UnicornCpu(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hvsim

@@ -1,0 +1,103 @@
+#include "core/log/event_log.hpp"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+
+namespace hvsim {
+
+std::string json_escape(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+LogRecord& LogRecord::hex(const std::string& key, uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "\"0x%llx\"", static_cast<unsigned long long>(v));
+  details[key] = buf;
+  return *this;
+}
+LogRecord& LogRecord::num(const std::string& key, uint64_t v) {
+  details[key] = std::to_string(v);
+  return *this;
+}
+LogRecord& LogRecord::str(const std::string& key, const std::string& v) {
+  details[key] = json_escape(v);
+  return *this;
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
+Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path) {
+  auto log = std::make_unique<EventLog>();
+  log->out_.open(path, std::ios::binary | std::ios::trunc);
+  if (!log->out_) return make_error("cannot write event log '" + path + "'");
+  log->writing_ = true;
+  return log;
+}
+
+void EventLog::append(const LogRecord& r) {
+  ++count_;
+  ++by_kind_[r.kind];
+  if (!writing_) return;
+  char rip[24];
+  std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(r.rip));
+  std::string line = "{\"t\":" + std::to_string(r.time_ns) + ",\"guest\":" + json_escape(r.guest) +
+                     ",\"vcpu\":" + std::to_string(r.vcpu) + ",\"rip\":\"" + rip + "\",\"kind\":" +
+                     json_escape(r.kind) + ",\"details\":{";
+  bool first = true;
+  for (const auto& [k, v] : r.details) {
+    if (!first) line += ',';
+    first = false;
+    line += json_escape(k) + ":" + v;
+  }
+  line += "},\"prev\":\"" + prev_hash_ + "\"}";
+  prev_hash_ = sha256_hex(line);
+  out_ << line << '\n';
+}
+
+Result<uint64_t> verify_log_chain(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot read event log '" + path + "'");
+  std::string line, prev = std::string(64, '0');
+  uint64_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    auto pos = line.rfind("\"prev\":\"");
+    if (pos == std::string::npos || line.size() < pos + 8 + 64 + 2 || line.compare(pos + 8, 64, prev) != 0) {
+      return make_error("event log '" + path + "': record " + std::to_string(n) +
+                        " does not follow the record before it (edited or truncated)");
+    }
+    prev = sha256_hex(line);
+  }
+  return n;
+}
+
+}  // namespace hvsim

@@ -1,0 +1,50 @@
+#pragma once
+// The event log: typed, append-only records (virtual time, guest, vCPU, RIP, kind, details),
+// written as JSON Lines. Each record carries the SHA-256 of the previous line, so an edited
+// or truncated log is detectable (verify_log_chain).
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/util/result.hpp"
+
+namespace hvsim {
+
+struct LogRecord {
+  uint64_t time_ns = 0;
+  std::string guest;
+  unsigned vcpu = 0;
+  uint64_t rip = 0;
+  std::string kind;
+  // Details as ordered key -> already-encoded JSON value, so output is byte-stable.
+  std::map<std::string, std::string> details;
+
+  LogRecord& hex(const std::string& key, uint64_t v);
+  LogRecord& num(const std::string& key, uint64_t v);
+  LogRecord& str(const std::string& key, const std::string& v);
+};
+
+class EventLog {
+ public:
+  EventLog() = default;  // counts only
+  static Result<std::unique_ptr<EventLog>> open(const std::string& path);
+  void append(const LogRecord& r);
+  uint64_t records() const { return count_; }
+  std::map<std::string, uint64_t> counts_by_kind() const { return by_kind_; }
+
+ private:
+  std::ofstream out_;
+  bool writing_ = false;
+  std::string prev_hash_ = std::string(64, '0');
+  uint64_t count_ = 0;
+  std::map<std::string, uint64_t> by_kind_;
+};
+
+std::string json_escape(const std::string& s);
+std::string sha256_hex(const std::string& data);
+// Checks every record's "prev" field against the hash of the line before it.
+Result<uint64_t> verify_log_chain(const std::string& path);
+
+}  // namespace hvsim

@@ -1,0 +1,219 @@
+#include "core/vm/vm.hpp"
+
+#include "core/cpu/fault_address.hpp"
+#include "core/vm/native_hardware.hpp"
+
+namespace hvsim {
+
+const char* run_end_name(RunEnd e) {
+  switch (e) {
+    case RunEnd::Exited: return "exited";
+    case RunEnd::TripleFault: return "triple fault";
+    case RunEnd::HaltedForever: return "halted with interrupts disabled";
+    case RunEnd::BudgetExhausted: return "instruction budget exhausted";
+    case RunEnd::Stopped: return "stopped";
+    case RunEnd::HostError: return "host error";
+  }
+  return "?";
+}
+
+Vm::Vm(const VmConfig& config, EventLog& log) : config_(config), log_(log), rng_state_(config.rdrand_seed | 1) {}
+Vm::~Vm() = default;
+
+Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& config, EventLog& log) {
+  std::unique_ptr<Vm> vm(new Vm(config, log));
+  auto range = machine.allocate(config.ram_bytes, config.name);
+  if (!range) return range.error();
+  vm->ram_ = std::make_unique<GuestRam>(*range);
+  vm->paging_ = std::make_unique<NativePaging>(*vm->ram_);
+  auto cpu = UnicornCpu::create(*vm->paging_);
+  if (!cpu) return cpu.error();
+  vm->cpu_ = std::move(*cpu);
+  vm->paging_->attach(*vm->cpu_);
+  Vm* self = vm.get();
+  vm->paging_->on_unbacked([self](const UnbackedAccess& a) {
+    LogRecord r;
+    r.hex("gpa", a.gpa).hex("va", a.va).str("access", access_name(a.access));
+    self->log("unbacked_access", r);
+  });
+  vm->linear_ = std::make_unique<LinearMemory>(*vm->ram_, [self] { return self->paging_->control(); });
+  if (auto r = vm->cpu_->map_ram(0, vm->ram_->size(), vm->ram_->host_base()); !r) return r.error();
+  static struct OpenBus : MmioHandler {
+    uint64_t mmio_read(uint64_t, unsigned size) override { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+    void mmio_write(uint64_t, unsigned, uint64_t) override {}
+  } open_bus;
+  if (auto r = vm->cpu_->map_mmio(kOpenBusPage, kPageSize, open_bus); !r) return r.error();
+  vm->cpu_->set_trap_policy(NativeHardware::trap_policy());
+  return vm;
+}
+
+Result<void> Vm::map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler) {
+  if (gpa < ram_->size()) return make_error("MMIO window overlaps RAM");
+  auto r = cpu_->map_mmio(gpa, size, handler);
+  if (r) paging_->add_mmio_window(gpa, size);
+  return r;
+}
+
+uint64_t Vm::now_ns() const { return cpu_->instructions_retired() + idle_ns_; }
+uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb) { return timers_.arm(deadline_ns, std::move(cb)); }
+void Vm::cancel_timer(uint64_t id) { timers_.cancel(id); }
+void Vm::raise_interrupt(uint8_t vector) {
+  if (vector < 32) return;  // vectors 0-31 are exceptions; an interrupt controller never sends them
+  pending_[vector / 64] |= 1ull << (vector % 64);
+}
+void Vm::request_exit(int status) {
+  exit_requested_ = true;
+  exit_status_ = status;
+  cpu_->request_stop();
+}
+void Vm::console_output(char c) {
+  if (console_) console_(c);
+}
+
+void Vm::log(const std::string& kind, LogRecord r) {
+  r.time_ns = now_ns();
+  r.guest = config_.name;
+  r.vcpu = 0;
+  r.rip = cpu_->rip();
+  r.kind = kind;
+  log_.append(r);
+}
+
+bool Vm::deliver(const Event& ev) {
+  auto out = deliver_event(*cpu_, *linear_, ev);
+  if (out.result == DeliveryResult::TripleFault) {
+    triple_faulted_ = true;
+    LogRecord r;
+    r.num("vector", ev.vector);
+    log("triple_fault", r);
+    return false;
+  }
+  return true;
+}
+
+bool Vm::raise_exception(uint8_t vector, uint32_t error_code) {
+  ++counters_.exceptions_delivered;
+  uint64_t rip = cpu_->rip();
+  LogRecord r;
+  r.str("name", vec::mnemonic(vector)).num("vector", vector).num("cpl", cpu_->cpl());
+  if (vec::has_error_code(vector)) r.hex("error_code", error_code);
+  if (vector == vec::PF) r.hex("cr2", cpu_->cr(2));
+  log("exception", r);
+  return deliver(hardware_exception(vector, rip, error_code));
+}
+
+uint64_t Vm::next_random() {
+  uint64_t& s = rng_state_;  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545f4914f6cdd1dull;
+}
+
+int Vm::highest_pending() const {
+  for (int w = 3; w >= 0; --w) {
+    if (pending_[w]) return w * 64 + 63 - __builtin_clzll(pending_[w]);
+  }
+  return -1;
+}
+
+void Vm::try_inject_interrupt() {
+  int v = highest_pending();
+  if (v < 0 || !(cpu_->rflags() & rflags::IF) || cpu_->interrupt_shadow()) return;
+  // The TPR (CR8) holds back interrupts whose priority class is not above it.
+  if (static_cast<uint64_t>(v >> 4) <= cpu_->cr(8)) return;
+  pending_[v / 64] &= ~(1ull << (v % 64));
+  halted_ = false;
+  ++counters_.interrupts_delivered;
+  LogRecord r;
+  r.num("vector", static_cast<uint64_t>(v));
+  log("interrupt", r);
+  Event ev;
+  ev.vector = static_cast<uint8_t>(v);
+  ev.type = EventType::External;
+  ev.return_rip = ev.instruction_rip = cpu_->rip();
+  deliver(ev);
+}
+
+RunOutcome Vm::run() {
+  RunOutcome out;
+  for (;;) {
+    if (exit_requested_) {
+      out.end = RunEnd::Exited;
+      out.exit_status = exit_status_;
+      return out;
+    }
+    if (triple_faulted_) {
+      out.end = RunEnd::TripleFault;
+      out.detail = "triple fault at RIP " + std::to_string(cpu_->rip());
+      return out;
+    }
+    timers_.fire_due(now_ns());
+    try_inject_interrupt();
+    if (triple_faulted_) continue;
+    if (halted_) {
+      bool can_wake = (cpu_->rflags() & rflags::IF) && !timers_.empty();
+      if (!can_wake) {
+        out.end = RunEnd::HaltedForever;
+        log("halt_forever");
+        return out;
+      }
+      idle_ns_ += timers_.next_deadline() - now_ns();  // nothing runs until the next timer
+      continue;
+    }
+    uint64_t budget = UINT64_MAX;
+    if (!timers_.empty()) budget = timers_.next_deadline() - now_ns();
+    if (config_.max_instructions) {
+      uint64_t retired = cpu_->instructions_retired();
+      if (retired >= config_.max_instructions) {
+        out.end = RunEnd::BudgetExhausted;
+        return out;
+      }
+      budget = std::min(budget, config_.max_instructions - retired);
+    }
+    if (budget == 0) budget = 1;
+    StopReason stop = cpu_->run(budget);
+    if (!handle_stop(stop, out)) return out;
+  }
+}
+
+bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
+  switch (stop.kind) {
+    case StopKind::BudgetExhausted:
+      return true;
+    case StopKind::StopRequested:
+      if (exit_requested_) return true;
+      out.end = RunEnd::Stopped;
+      return false;
+    case StopKind::Exception:
+      raise_exception(stop.vector, stop.error_code);
+      return true;
+    case StopKind::InvalidOpcode:
+      raise_exception(vec::UD);
+      return true;
+    case StopKind::MemoryFault: {
+      if (stop.fault_non_canonical) {
+        raise_exception(vec::GP, 0);
+        return true;
+      }
+      auto insn = NativeHardware::decode_at_rip(*this);
+      uint64_t cr2 = exact_fault_address(*cpu_, insn ? &*insn : nullptr, stop.fault_page, stop.fault_access);
+      cpu_->set_cr(2, cr2);
+      raise_exception(vec::PF, stop.error_code);
+      return true;
+    }
+    case StopKind::TrapPoint:
+      return NativeHardware::execute(*this, stop, out);
+    case StopKind::TripleFault:
+      triple_faulted_ = true;
+      log("triple_fault");
+      return true;
+    case StopKind::HostError:
+      out.end = RunEnd::HostError;
+      out.detail = stop.detail;
+      return false;
+  }
+  return true;
+}
+
+}  // namespace hvsim

@@ -1,0 +1,113 @@
+#pragma once
+// One virtual machine: guest RAM, a vCPU on the CPU substrate, the platform devices plug
+// into, virtual time and the event log. run() is the machine loop: it lets the CPU run until
+// a stop, then does what the hardware (native engine) does for that stop.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/cpu/event_delivery.hpp"
+#include "core/cpu/unicorn_cpu.hpp"
+#include "core/log/event_log.hpp"
+#include "core/mem/guest_ram.hpp"
+#include "core/mem/linear_memory.hpp"
+#include "core/mem/machine_memory.hpp"
+#include "core/mem/native_paging.hpp"
+#include "core/time/virtual_clock.hpp"
+#include "core/vm/platform.hpp"
+
+namespace hvsim {
+
+struct VmConfig {
+  std::string name = "guest0";
+  uint64_t ram_bytes = 64ull << 20;
+  uint64_t max_instructions = 0;  // 0: no limit
+  uint64_t rdrand_seed = 0x9e3779b97f4a7c15ull;
+};
+
+enum class RunEnd : uint8_t { Exited, TripleFault, HaltedForever, BudgetExhausted, Stopped, HostError };
+const char* run_end_name(RunEnd e);
+
+struct RunOutcome {
+  RunEnd end = RunEnd::Exited;
+  int exit_status = 0;
+  std::string detail;
+};
+
+struct VmCounters {
+  uint64_t exceptions_delivered = 0;
+  uint64_t interrupts_delivered = 0;
+  uint64_t syscalls = 0;
+  uint64_t port_io = 0;
+  uint64_t instructions_emulated = 0;
+};
+
+class Vm : public Platform {
+ public:
+  static Result<std::unique_ptr<Vm>> create(MachineMemory& machine, const VmConfig& config, EventLog& log);
+  ~Vm() override;
+
+  GuestRam& ram() { return *ram_; }
+  UnicornCpu& cpu() { return *cpu_; }
+  const VmConfig& config() const { return config_; }
+  const VmCounters& counters() const { return counters_; }
+  void set_port_io(PortIo& io) { ports_ = &io; }
+  Result<void> map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler);
+  void set_console(std::function<void(char)> sink) { console_ = std::move(sink); }
+
+  RunOutcome run();
+
+  // Platform
+  uint64_t now_ns() const override;
+  uint64_t arm_timer(uint64_t deadline_ns, std::function<void()> cb) override;
+  void cancel_timer(uint64_t id) override;
+  void raise_interrupt(uint8_t vector) override;
+  void request_exit(int status) override;
+  void console_output(char c) override;
+
+  // Used by the hardware model (native_hardware.cpp).
+  LinearMemory& linear() { return *linear_; }
+  void log(const std::string& kind, LogRecord details = {});
+  // Raises an exception at the current instruction; false if that ended in a triple fault.
+  bool raise_exception(uint8_t vector, uint32_t error_code = 0);
+  bool deliver(const Event& ev);
+  PortIo* port_io() { return ports_; }
+  VmCounters& mutable_counters() { return counters_; }
+  uint64_t tsc() const { return now_ns() + static_cast<uint64_t>(tsc_offset_); }
+  void set_tsc(uint64_t value) { tsc_offset_ = static_cast<int64_t>(value - now_ns()); }
+  uint64_t next_random();  // RDRAND/RDSEED: deterministic per scenario seed
+  void halt() { halted_ = true; }
+  std::optional<uint64_t> probe(uint64_t va) { return paging_->probe(va); }
+
+ private:
+  Vm(const VmConfig& config, EventLog& log);
+  bool handle_stop(const StopReason& stop, RunOutcome& out);
+  bool handle_trap(const StopReason& stop, RunOutcome& out);
+  void try_inject_interrupt();
+  int highest_pending() const;
+
+  VmConfig config_;
+  EventLog& log_;
+  std::unique_ptr<GuestRam> ram_;
+  std::unique_ptr<NativePaging> paging_;
+  std::unique_ptr<UnicornCpu> cpu_;
+  std::unique_ptr<LinearMemory> linear_;
+  PortIo* ports_ = nullptr;
+  std::function<void(char)> console_;
+  TimerQueue timers_;
+  uint64_t idle_ns_ = 0;
+  uint64_t pending_[4] = {};  // external interrupt vectors waiting for delivery
+  bool halted_ = false;
+  bool exit_requested_ = false;
+  int exit_status_ = 0;
+  bool triple_faulted_ = false;
+  uint64_t rng_state_;
+  int64_t tsc_offset_ = 0;  // IA32_TSC writes
+  VmCounters counters_;
+
+  friend struct NativeHardware;
+};
+
+}  // namespace hvsim
