@@ -277,6 +277,8 @@ struct UnicornCpu::Impl {
     FillResult r = s->translator.fill(req);
     if (!r.ok) {
       ++s->counters.tlb_fill_faults;
+      // The first refusal is the fault; Unicorn may probe more pages while unwinding.
+      if (s->fill_failed) return false;
       s->fill_failed = true;
       s->fault_page = page_va;
       s->fault_access = req.access;
@@ -525,7 +527,7 @@ uint64_t UnicornCpu::cr(int n) const {
 void UnicornCpu::set_cr(int n, uint64_t v) {
   switch (n) {
     case 0: impl_->set_reg(UC_X86_REG_CR0, v); break;
-    case 2: impl_->set_reg(UC_X86_REG_CR2, v); break;
+    case 2: impl_->ctx_put<uint64_t>(impl_->in.cr2, v); break;  // see UnicornInternals::cr2
     case 3: impl_->set_reg(UC_X86_REG_CR3, v); break;
     case 4: impl_->set_reg(UC_X86_REG_CR4, v); break;
     case 8: impl_->tpr = v & 0xf; break;

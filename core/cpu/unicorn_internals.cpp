@@ -174,6 +174,27 @@ Result<UnicornInternals> probe() {
   if (!err_off) return make_error("Unicorn probe: error code field not confirmed");
   in.old_exception = *latch_off;
   in.error_code = *err_off;
+
+  // CR2: env->cr[] is an array of u64; find CR3 by writing it, CR2 is the slot before.
+  uc_context_restore(s.uc, fresh.ctx);
+  uint64_t cr3 = 0x5a5b6000;
+  uc_reg_write(s.uc, UC_X86_REG_CR3, &cr3);
+  uc_context_save(s.uc, work.ctx);
+  std::optional<size_t> cr3_off;
+  for (size_t off = 8; off + 8 <= work.size; off += 4) {
+    if (work.get<uint64_t>(off) == cr3 && fresh.get<uint64_t>(off) != cr3) {
+      cr3_off = off;
+      break;
+    }
+  }
+  if (!cr3_off) return make_error("Unicorn probe: CR3 not found in the context");
+  in.cr2 = *cr3_off - 8;
+  work.put<uint64_t>(in.cr2, 0x7e57c2);
+  uc_context_restore(s.uc, work.ctx);
+  uint64_t cr2 = 0, cr3_after = 0;
+  uc_reg_read(s.uc, UC_X86_REG_CR2, &cr2);
+  uc_reg_read(s.uc, UC_X86_REG_CR3, &cr3_after);
+  if (cr2 != 0x7e57c2 || cr3_after != cr3) return make_error("Unicorn probe: CR2 slot not confirmed");
   return in;
 }
 
