@@ -4,6 +4,7 @@
 #include <unicorn/unicorn.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,6 +41,13 @@ struct FrontEntry {
   BlockInfo* block = nullptr;
 };
 
+// A decoded trap site, valid while its frame's code is unchanged.
+struct SiteInfo {
+  uint64_t frame = kNoAddress;
+  std::optional<TrapKind> kind;
+  Instruction insn;
+};
+
 enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan };
 
 }  // namespace
@@ -58,6 +66,7 @@ struct UnicornCpu::Impl {
   Cause cause = Cause::None;
   uint8_t exception_vector = 0;
   TrapKind trap = TrapKind::Count;
+  Instruction trap_insn;
   uint64_t pass_once = kNoAddress;
   bool fill_failed = false;
   uint64_t fault_page = 0;
@@ -72,6 +81,8 @@ struct UnicornCpu::Impl {
   std::unordered_map<uint64_t, BlockInfo> blocks;
   std::vector<FrontEntry> front = std::vector<FrontEntry>(kFrontCacheSize);
   std::unordered_map<uint64_t, uc_hook> site_hooks;
+  std::unordered_map<uint64_t, SiteInfo> sites;  // by linear address
+  std::unordered_map<uint64_t, std::vector<uint64_t>> sites_by_frame;
   std::vector<uint64_t> pending_invalidate;
   bool pending_flush_tlb = false;
   std::unordered_map<uint64_t, std::vector<uint64_t>> blocks_by_frame;
@@ -95,9 +106,15 @@ struct UnicornCpu::Impl {
       ctx_loaded = true;
     }
   }
+  // Before Unicorn reads state: push patches. The image stays valid for further patches.
   void sync() {
     if (ctx_dirty) uc_context_restore(uc, ctx());
-    ctx_loaded = ctx_dirty = false;
+    ctx_dirty = false;
+  }
+  // Before Unicorn changes state (register writes, running): the image goes stale.
+  void sync_for_write() {
+    sync();
+    ctx_loaded = false;
   }
   template <typename T>
   T ctx_get(size_t off) {
@@ -120,7 +137,7 @@ struct UnicornCpu::Impl {
     return v;
   }
   void set_reg(int id, uint64_t v) {
-    sync();
+    sync_for_write();
     uc_reg_write(uc, id, &v);
   }
 
@@ -134,11 +151,44 @@ struct UnicornCpu::Impl {
     blocks.erase(it);
   }
   void forget_frame(uint64_t frame) {
+    if (auto s = sites_by_frame.find(frame); s != sites_by_frame.end()) {
+      for (uint64_t va : s->second) {
+        auto it = sites.find(va);
+        if (it != sites.end() && it->second.frame == frame) sites.erase(it);
+      }
+      sites_by_frame.erase(s);
+    }
     auto it = blocks_by_frame.find(frame);
     if (it == blocks_by_frame.end()) return;
     for (uint64_t pc : it->second) forget_block(pc);
     blocks_by_frame.erase(it);
     ++counters.code_invalidations;
+  }
+
+  // Decodes the instruction at a trap site once per (site, code version).
+  const SiteInfo* site_at(uint64_t addr) {
+    if (auto it = sites.find(addr); it != sites.end()) return &it->second;
+    uint8_t bytes[16];
+    auto pa = translator.probe(addr);
+    if (!pa || !is_ram(*pa)) return nullptr;
+    size_t n = std::min<size_t>(16, 0x1000 - (addr & 0xfff));
+    if (uc_mem_read(uc, *pa, bytes, n) != UC_ERR_OK) return nullptr;
+    if (n < 16) {
+      if (auto pa2 = translator.probe(addr + n); pa2 && is_ram(*pa2)) {
+        uc_mem_read(uc, *pa2, bytes + n, 16 - n);
+        n = 16;
+      }
+    }
+    auto insn = decode_instruction(bytes, n, addr);
+    if (!insn) return nullptr;
+    SiteInfo info;
+    info.frame = *pa >> 12;
+    info.kind = classify_trap(*insn);
+    info.insn = *insn;
+    sites_by_frame[info.frame].push_back(addr);
+    // Make sure a write to this frame is noticed (see on_tlb_fill).
+    blocks_by_frame.try_emplace(info.frame);
+    return &sites.insert_or_assign(addr, std::move(info)).first->second;
   }
   bool is_ram(uint64_t pa) const {
     for (auto& [b, e] : ram_ranges)
@@ -234,24 +284,12 @@ struct UnicornCpu::Impl {
       s->pass_once = kNoAddress;
       return;
     }
-    // Decide from the bytes now: the site may have been rewritten since the hook was added.
-    uint8_t bytes[16];
-    auto pa = s->translator.probe(addr);
-    if (!pa || !s->is_ram(*pa)) return;
-    size_t n = std::min<size_t>(16, 0x1000 - (addr & 0xfff));
-    if (uc_mem_read(uc, *pa, bytes, n) != UC_ERR_OK) return;
-    if (n < 16) {
-      if (auto pa2 = s->translator.probe(addr + n); pa2 && s->is_ram(*pa2)) {
-        uc_mem_read(uc, *pa2, bytes + n, 16 - n);
-        n = 16;
-      }
-    }
-    auto insn = decode_instruction(bytes, n, addr);
-    if (!insn) return;
-    auto kind = classify_trap(*insn);
-    if (!kind || !s->policy.contains(*kind)) return;
+    // The site may have been rewritten since the hook was added: decide from its bytes.
+    const SiteInfo* site = s->site_at(addr);
+    if (!site || !site->kind || !s->policy.contains(*site->kind)) return;
     s->cause = Cause::TrapPoint;
-    s->trap = *kind;
+    s->trap = *site->kind;
+    s->trap_insn = site->insn;
     uc_emu_stop(uc);
   }
 
@@ -321,7 +359,7 @@ struct UnicornCpu::Impl {
   }
 
   void flush_tlb_now() {
-    sync();
+    sync_for_write();
     uc_ctl_flush_tlb(uc);
     writable_frames.clear();
     ++counters.tlb_flushes;
@@ -400,7 +438,7 @@ Result<std::unique_ptr<UnicornCpu>> UnicornCpu::create(AddressTranslator& transl
 }
 
 Result<void> UnicornCpu::map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_err e = uc_mem_map_ptr(impl_->uc, cpu_pa, size, UC_PROT_ALL, host);
   if (e != UC_ERR_OK) return make_error(std::string("map RAM: ") + uc_strerror(e));
   impl_->ram_ranges.emplace_back(cpu_pa, cpu_pa + size);
@@ -417,7 +455,7 @@ void mmio_write_cb(uc_engine*, uint64_t offset, unsigned size, uint64_t value, v
 }  // namespace
 
 Result<void> UnicornCpu::map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_err e = uc_mmio_map(impl_->uc, cpu_pa, size, mmio_read_cb, &handler, mmio_write_cb, &handler);
   if (e != UC_ERR_OK) return make_error(std::string("map MMIO: ") + uc_strerror(e));
   return {};
@@ -429,11 +467,12 @@ StopReason UnicornCpu::run(uint64_t budget) {
   s.limit = budget > UINT64_MAX - s.retired ? UINT64_MAX : s.retired + budget;
   StopReason r;
   for (;;) {
-    s.sync();
+    s.sync_for_write();
     s.cause = Cause::None;
     s.fill_failed = false;
     s.current = nullptr;
-    uint64_t start = s.reg(UC_X86_REG_RIP);
+    uint64_t start = 0;
+    uc_reg_read(s.uc, UC_X86_REG_RIP, &start);
     uc_err err = uc_emu_start(s.uc, start, kUntilNever, 0, 0);
     r.rip = s.reg(UC_X86_REG_RIP);
     if (s.cause == Cause::Rescan) {
@@ -498,10 +537,13 @@ void UnicornCpu::set_trap_policy(const TrapSet& kinds) {
   // Every block is rescanned against the new policy on its next execution.
   impl_->blocks.clear();
   impl_->blocks_by_frame.clear();
+  impl_->sites.clear();
+  impl_->sites_by_frame.clear();
   std::fill(impl_->front.begin(), impl_->front.end(), FrontEntry{});
   impl_->current = nullptr;
 }
 const TrapSet& UnicornCpu::trap_policy() const { return impl_->policy; }
+const Instruction& UnicornCpu::trap_instruction() const { return impl_->trap_insn; }
 void UnicornCpu::pass_trap_once() { impl_->pass_once = rip(); }
 
 uint64_t UnicornCpu::instructions_retired() const { return impl_->retired; }
@@ -542,13 +584,15 @@ uint64_t UnicornCpu::msr(uint32_t index) const {
   return m.value;
 }
 void UnicornCpu::set_msr(uint32_t index, uint64_t v) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_x86_msr m{index, v};
   uc_reg_write(impl_->uc, UC_X86_REG_MSR, &m);
 }
 
 unsigned UnicornCpu::cpl() const {
-  return impl_->ctx_get<uint32_t>(impl_->in.hflags) & qemu_hflags::kCplMask;
+  // CS.RPL is the CPL: every path that changes CPL (event delivery, SYSCALL here; IRETQ,
+  // SYSRET in Unicorn) loads CS with RPL = new CPL. Cheaper than reading hflags.
+  return impl_->reg(UC_X86_REG_CS) & 3;
 }
 
 bool UnicornCpu::interrupt_shadow() const {
@@ -603,24 +647,24 @@ SystemSegment read_system(UnicornCpu::Impl& p, int id) {
 DescriptorTableRegister UnicornCpu::gdtr() const { return read_table(*impl_, UC_X86_REG_GDTR); }
 DescriptorTableRegister UnicornCpu::idtr() const { return read_table(*impl_, UC_X86_REG_IDTR); }
 void UnicornCpu::set_gdtr(const DescriptorTableRegister& d) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_x86_mmr m{0, d.base, d.limit, 0};
   uc_reg_write(impl_->uc, UC_X86_REG_GDTR, &m);
 }
 void UnicornCpu::set_idtr(const DescriptorTableRegister& d) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_x86_mmr m{0, d.base, d.limit, 0};
   uc_reg_write(impl_->uc, UC_X86_REG_IDTR, &m);
 }
 SystemSegment UnicornCpu::ldtr() const { return read_system(*impl_, UC_X86_REG_LDTR); }
 SystemSegment UnicornCpu::tr() const { return read_system(*impl_, UC_X86_REG_TR); }
 void UnicornCpu::set_ldtr(const SystemSegment& s) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_x86_mmr m{s.selector, s.base, s.limit, s.attributes};
   uc_reg_write(impl_->uc, UC_X86_REG_LDTR, &m);
 }
 void UnicornCpu::set_tr(const SystemSegment& s) {
-  impl_->sync();
+  impl_->sync_for_write();
   uc_x86_mmr m{s.selector, s.base, s.limit, s.attributes};
   uc_reg_write(impl_->uc, UC_X86_REG_TR, &m);
 }
@@ -628,7 +672,7 @@ void UnicornCpu::set_tr(const SystemSegment& s) {
 CpuSnapshot UnicornCpu::save() const {
   impl_->sync();
   CpuSnapshot snap;
-  snap.substrate.resize(impl_->ctx_buf.size());
+  snap.substrate = impl_->ctx_buf;  // carries the header uc_context_save relies on
   uc_context_save(impl_->uc, reinterpret_cast<uc_context*>(snap.substrate.data()));
   snap.tpr = impl_->tpr;
   snap.instructions_retired = impl_->retired;
@@ -637,7 +681,7 @@ CpuSnapshot UnicornCpu::save() const {
 
 void UnicornCpu::restore(const CpuSnapshot& snap) {
   Impl& p = *impl_;
-  p.sync();
+  p.sync_for_write();
   if (snap.substrate.size() != p.ctx_buf.size()) return;
   std::memcpy(p.ctx_buf.data(), snap.substrate.data(), p.ctx_buf.size());
   uc_context_restore(p.uc, p.ctx());
@@ -651,7 +695,7 @@ void UnicornCpu::flush_tlb() { impl_->flush_tlb_now(); }
 
 void UnicornCpu::invalidate_code(uint64_t cpu_pa_begin, uint64_t cpu_pa_end) {
   Impl& p = *impl_;
-  p.sync();
+  p.sync_for_write();
   for (uint64_t f = cpu_pa_begin >> 12; f <= (cpu_pa_end - 1) >> 12 && cpu_pa_end > cpu_pa_begin; ++f) {
     p.forget_frame(f);
   }

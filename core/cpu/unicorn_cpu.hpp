@@ -12,6 +12,7 @@
 #include "core/cpu/cpu_types.hpp"
 #include "core/cpu/stop_reason.hpp"
 #include "core/cpu/trap_points.hpp"
+#include "core/isa/decoder.hpp"
 #include "core/util/result.hpp"
 
 namespace hvsim {
@@ -55,6 +56,8 @@ class UnicornCpu {
   // Trap points.
   void set_trap_policy(const TrapSet& kinds);
   const TrapSet& trap_policy() const;
+  // The instruction of the last TrapPoint stop, as decoded when it was hit.
+  const Instruction& trap_instruction() const;
   // The next run executes the instruction at RIP natively even if it is a trap point.
   void pass_trap_once();
 

@@ -31,15 +31,21 @@ class EventLog {
   EventLog() = default;  // counts only
   static Result<std::unique_ptr<EventLog>> open(const std::string& path);
   void append(const LogRecord& r);
+  // Whether records are written; when not, callers skip building them and only count.
+  bool recording() const { return writing_; }
+  void count(const char* kind) {
+    ++count_;
+    ++by_kind_[kind];
+  }
   uint64_t records() const { return count_; }
-  std::map<std::string, uint64_t> counts_by_kind() const { return by_kind_; }
+  const std::map<std::string, uint64_t, std::less<>>& counts_by_kind() const { return by_kind_; }
 
  private:
   std::ofstream out_;
   bool writing_ = false;
   std::string prev_hash_ = std::string(64, '0');
   uint64_t count_ = 0;
-  std::map<std::string, uint64_t> by_kind_;
+  std::map<std::string, uint64_t, std::less<>> by_kind_;
 };
 
 std::string json_escape(const std::string& s);

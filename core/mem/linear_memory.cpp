@@ -7,7 +7,7 @@ namespace hvsim {
 std::optional<GuestFault> LinearMemory::translate(uint64_t va, size_t size, Access access,
                                                   unsigned cpl, uint64_t gpas[2], size_t& first_len) {
   if (size == 0 || size > kPageSize) return GuestFault{vec::GP, 0, 0};
-  PagingControl ctl = control_();
+  const PagingControl& ctl = control();
   first_len = std::min<size_t>(size, kPageSize - (va & 0xfff));
   uint64_t addrs[2] = {va, va + first_len};
   int pages = first_len < size ? 2 : 1;

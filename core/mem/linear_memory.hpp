@@ -30,12 +30,21 @@ class LinearMemory {
     return read(va, &out, sizeof out, cpl);
   }
 
+  // The paging controls are read once per VMM intervention and reused; call this whenever
+  // the CPU may have changed them (the VMM does before handling each stop).
+  void invalidate_control() { cached_.reset(); }
+
  private:
+  const PagingControl& control() {
+    if (!cached_) cached_ = control_();
+    return *cached_;
+  }
   // Translates every page of [va, va+size) for `access` before anything is touched.
   std::optional<GuestFault> translate(uint64_t va, size_t size, Access access, unsigned cpl,
                                       uint64_t gpas[2], size_t& first_len);
   GuestRam& ram_;
   std::function<PagingControl()> control_;
+  std::optional<PagingControl> cached_;
 };
 
 }  // namespace hvsim

@@ -195,6 +195,7 @@ struct Emulation {
       if ((v ^ old) & efer::LME) return gp0();  // paging is on: LME cannot change
       v = (v & ~efer::LMA) | (old & efer::LMA);
       cpu.set_msr(index, v);
+      vm.linear().invalidate_control();
       if ((v ^ old) & efer::NXE) cpu.flush_tlb();  // permissions of cached translations changed
       return complete();
     }
@@ -223,9 +224,7 @@ struct Emulation {
 
   bool software_interrupt(uint8_t vector, EventType type) {
     cpu.add_retired(1);
-    LogRecord r;
-    r.num("vector", vector);
-    vm.log("software_interrupt", r);
+    vm.log("software_interrupt", [&](LogRecord& r) { r.num("vector", vector); });
     Event ev;
     ev.vector = vector;
     ev.type = type;
@@ -296,12 +295,8 @@ std::optional<Instruction> NativeHardware::decode_at_rip(Vm& vm) {
 }
 
 bool NativeHardware::execute(Vm& vm, const StopReason& stop, RunOutcome&) {
-  auto insn = decode_at_rip(vm);
   UnicornCpu& cpu = vm.cpu();
-  if (!insn) {
-    cpu.pass_trap_once();  // the code changed under us; let the CPU decide
-    return true;
-  }
+  const Instruction* insn = &cpu.trap_instruction();
   ++vm.mutable_counters().instructions_emulated;
   Emulation e{vm, cpu, *insn};
   switch (stop.trap) {

@@ -32,9 +32,9 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
   vm->paging_->attach(*vm->cpu_);
   Vm* self = vm.get();
   vm->paging_->on_unbacked([self](const UnbackedAccess& a) {
-    LogRecord r;
-    r.hex("gpa", a.gpa).hex("va", a.va).str("access", access_name(a.access));
-    self->log("unbacked_access", r);
+    self->log("unbacked_access", [&](LogRecord& r) {
+      r.hex("gpa", a.gpa).hex("va", a.va).str("access", access_name(a.access));
+    });
   });
   vm->linear_ = std::make_unique<LinearMemory>(*vm->ram_, [self] { return self->paging_->control(); });
   if (auto r = vm->cpu_->map_ram(0, vm->ram_->size(), vm->ram_->host_base()); !r) return r.error();
@@ -70,7 +70,7 @@ void Vm::console_output(char c) {
   if (console_) console_(c);
 }
 
-void Vm::log(const std::string& kind, LogRecord r) {
+void Vm::append_log(const char* kind, LogRecord r) {
   r.time_ns = now_ns();
   r.guest = config_.name;
   r.vcpu = 0;
@@ -83,9 +83,7 @@ bool Vm::deliver(const Event& ev) {
   auto out = deliver_event(*cpu_, *linear_, ev);
   if (out.result == DeliveryResult::TripleFault) {
     triple_faulted_ = true;
-    LogRecord r;
-    r.num("vector", ev.vector);
-    log("triple_fault", r);
+    log("triple_fault", [&](LogRecord& r) { r.num("vector", ev.vector); });
     return false;
   }
   return true;
@@ -94,11 +92,11 @@ bool Vm::deliver(const Event& ev) {
 bool Vm::raise_exception(uint8_t vector, uint32_t error_code) {
   ++counters_.exceptions_delivered;
   uint64_t rip = cpu_->rip();
-  LogRecord r;
-  r.str("name", vec::mnemonic(vector)).num("vector", vector).num("cpl", cpu_->cpl());
-  if (vec::has_error_code(vector)) r.hex("error_code", error_code);
-  if (vector == vec::PF) r.hex("cr2", cpu_->cr(2));
-  log("exception", r);
+  log("exception", [&](LogRecord& r) {
+    r.str("name", vec::mnemonic(vector)).num("vector", vector).num("cpl", cpu_->cpl());
+    if (vec::has_error_code(vector)) r.hex("error_code", error_code);
+    if (vector == vec::PF) r.hex("cr2", cpu_->cr(2));
+  });
   return deliver(hardware_exception(vector, rip, error_code));
 }
 
@@ -119,15 +117,14 @@ int Vm::highest_pending() const {
 
 void Vm::try_inject_interrupt() {
   int v = highest_pending();
+  linear_->invalidate_control();
   if (v < 0 || !(cpu_->rflags() & rflags::IF) || cpu_->interrupt_shadow()) return;
   // The TPR (CR8) holds back interrupts whose priority class is not above it.
   if (static_cast<uint64_t>(v >> 4) <= cpu_->cr(8)) return;
   pending_[v / 64] &= ~(1ull << (v % 64));
   halted_ = false;
   ++counters_.interrupts_delivered;
-  LogRecord r;
-  r.num("vector", static_cast<uint64_t>(v));
-  log("interrupt", r);
+  log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });
   Event ev;
   ev.vector = static_cast<uint8_t>(v);
   ev.type = EventType::External;
@@ -178,6 +175,7 @@ RunOutcome Vm::run() {
 }
 
 bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
+  linear_->invalidate_control();
   switch (stop.kind) {
     case StopKind::BudgetExhausted:
       return true;

@@ -69,7 +69,20 @@ class Vm : public Platform {
 
   // Used by the hardware model (native_hardware.cpp).
   LinearMemory& linear() { return *linear_; }
-  void log(const std::string& kind, LogRecord details = {});
+  // Builds the record only when the log is being written; otherwise just counts the kind.
+  template <typename Fill>
+  void log(const char* kind, Fill&& fill) {
+    if (!log_.recording()) {
+      log_.count(kind);
+      return;
+    }
+    LogRecord r;
+    fill(r);
+    append_log(kind, std::move(r));
+  }
+  void log(const char* kind) {
+    log(kind, [](LogRecord&) {});
+  }
   // Raises an exception at the current instruction; false if that ended in a triple fault.
   bool raise_exception(uint8_t vector, uint32_t error_code = 0);
   bool deliver(const Event& ev);
@@ -83,6 +96,7 @@ class Vm : public Platform {
 
  private:
   Vm(const VmConfig& config, EventLog& log);
+  void append_log(const char* kind, LogRecord r);
   bool handle_stop(const StopReason& stop, RunOutcome& out);
   bool handle_trap(const StopReason& stop, RunOutcome& out);
   void try_inject_interrupt();
