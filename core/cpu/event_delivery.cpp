@@ -135,8 +135,8 @@ std::optional<Fault> try_deliver(UnicornCpu& cpu, LinearMemory& mem, const Event
   uint64_t new_flags = flags & ~(rflags::TF | rflags::NT | rflags::RF | rflags::VM);
   if (type == 0xe) new_flags &= ~rflags::IF;
   cpu.set_gpr(Gpr::Rsp, new_rsp);
-  cpu.set_rflags(new_flags);
   cpu.set_rip(target);
+  cpu.set_rflags(new_flags);  // last: it flushes the context image
   return std::nullopt;
 }
 

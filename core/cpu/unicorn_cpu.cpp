@@ -549,10 +549,24 @@ void UnicornCpu::pass_trap_once() { impl_->pass_once = rip(); }
 uint64_t UnicornCpu::instructions_retired() const { return impl_->retired; }
 void UnicornCpu::add_retired(uint64_t n) { impl_->retired += n; }
 
-uint64_t UnicornCpu::gpr(Gpr r) const { return impl_->reg(kGprIds[static_cast<int>(r)]); }
-void UnicornCpu::set_gpr(Gpr r, uint64_t v) { impl_->set_reg(kGprIds[static_cast<int>(r)], v); }
-uint64_t UnicornCpu::rip() const { return impl_->reg(UC_X86_REG_RIP); }
-void UnicornCpu::set_rip(uint64_t v) { impl_->set_reg(UC_X86_REG_RIP, v); }
+// GPRs and RIP go through the context image when it is loaded anyway (delivery patches CS
+// and SS there), saving a uc_context_restore per event.
+uint64_t UnicornCpu::gpr(Gpr r) const {
+  if (impl_->ctx_loaded) return impl_->ctx_get<uint64_t>(impl_->in.gprs + 8 * static_cast<size_t>(r));
+  return impl_->reg(kGprIds[static_cast<int>(r)]);
+}
+void UnicornCpu::set_gpr(Gpr r, uint64_t v) {
+  if (impl_->ctx_loaded) return impl_->ctx_put<uint64_t>(impl_->in.gprs + 8 * static_cast<size_t>(r), v);
+  impl_->set_reg(kGprIds[static_cast<int>(r)], v);
+}
+uint64_t UnicornCpu::rip() const {
+  if (impl_->ctx_loaded) return impl_->ctx_get<uint64_t>(impl_->in.rip);
+  return impl_->reg(UC_X86_REG_RIP);
+}
+void UnicornCpu::set_rip(uint64_t v) {
+  if (impl_->ctx_loaded) return impl_->ctx_put<uint64_t>(impl_->in.rip, v);
+  impl_->set_reg(UC_X86_REG_RIP, v);
+}
 uint64_t UnicornCpu::rflags() const { return impl_->reg(UC_X86_REG_RFLAGS); }
 void UnicornCpu::set_rflags(uint64_t v) { impl_->set_reg(UC_X86_REG_RFLAGS, v | rflags::kFixed1); }
 

@@ -175,6 +175,23 @@ Result<UnicornInternals> probe() {
   in.old_exception = *latch_off;
   in.error_code = *err_off;
 
+  // General registers and RIP: CPUX86State starts with regs[16] then eip; hflags is 176 bytes
+  // in. Verified by writing distinctive values through the API.
+  in.gprs = in.hflags - 176;
+  in.rip = in.gprs + 16 * 8;
+  {
+    uc_context_restore(s.uc, fresh.ctx);
+    uint64_t rax = 0x0123456789abcdefull, r15 = 0xfedcba9876543210ull, rip = 0x1234;
+    uc_reg_write(s.uc, UC_X86_REG_RAX, &rax);
+    uc_reg_write(s.uc, UC_X86_REG_R15, &r15);
+    uc_reg_write(s.uc, UC_X86_REG_RIP, &rip);
+    uc_context_save(s.uc, work.ctx);
+    if (work.get<uint64_t>(in.gprs) != rax || work.get<uint64_t>(in.gprs + 15 * 8) != r15 ||
+        work.get<uint64_t>(in.rip) != rip) {
+      return make_error("Unicorn probe: general registers not found before hflags");
+    }
+  }
+
   // CR2: env->cr[] is an array of u64; find CR3 by writing it, CR2 is the slot before.
   uc_context_restore(s.uc, fresh.ctx);
   uint64_t cr3 = 0x5a5b6000;

@@ -1,12 +1,151 @@
 #include <doctest/doctest.h>
 
 #include "core/cpu/unicorn_internals.hpp"
+#include "vm_fixture.hpp"
 
 using namespace hvsim;
+using hvsim::test::FlatVm;
+
+namespace {
+constexpr uint8_t NOP = 0x90;
+const std::vector<uint8_t> kRdtsc = {0x0f, 0x31};
+const std::vector<uint8_t> kJmpSelf = {0xeb, 0xfe};
+
+std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
+  std::vector<uint8_t> out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+}  // namespace
 
 TEST_CASE("UnicornCpu: internals are found and verified by probing") {
   const auto& in = unicorn_internals();
   REQUIRE_MESSAGE(in.ok(), (in.ok() ? "" : in.error().message));
   CHECK(in.value().segments == in.value().hflags + 8);
   CHECK(in.value().context_size > in.value().old_exception);
+}
+
+TEST_CASE("UnicornCpu: a trap point stops precisely before the instruction, mid-block") {
+  FlatVm t(cat({{NOP, NOP, NOP}, kRdtsc, kJmpSelf}));
+  StopReason s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::TrapPoint);
+  CHECK(s.trap == TrapKind::Rdtsc);
+  CHECK(s.rip == 0x100003);
+  CHECK(t.cpu().instructions_retired() == 3);
+  CHECK(t.cpu().trap_instruction().mnemonic() == ZYDIS_MNEMONIC_RDTSC);
+}
+
+TEST_CASE("UnicornCpu: pass_trap_once lets the instruction run natively once") {
+  FlatVm t(cat({kRdtsc, {0xeb, 0xfc}}));  // rdtsc ; jmp back to it
+  REQUIRE(t.cpu().run(1000).kind == StopKind::TrapPoint);
+  t.cpu().pass_trap_once();
+  StopReason s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::TrapPoint);
+  CHECK(s.rip == 0x100000);
+  CHECK(t.cpu().instructions_retired() == 2);  // rdtsc + jmp
+}
+
+TEST_CASE("UnicornCpu: the retired count is exact when a fault leaves a block early") {
+  // nop x3 ; xor ecx, ecx ; div ecx (#DE)
+  FlatVm t({NOP, NOP, NOP, 0x31, 0xc9, 0xf7, 0xf1, 0xeb, 0xfe});
+  StopReason s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::Exception);
+  CHECK(s.vector == vec::DE);
+  CHECK(s.rip == 0x100005);
+  CHECK(t.cpu().instructions_retired() == 4);
+}
+
+TEST_CASE("UnicornCpu: a second and third fault are not escalated by Unicorn's latch") {
+  FlatVm t({0x31, 0xc9, 0xf7, 0xf1, 0xeb, 0xfe});
+  for (int i = 0; i < 3; ++i) {
+    t.cpu().set_rip(0x100000);
+    StopReason s = t.cpu().run(1000);
+    REQUIRE(s.kind == StopKind::Exception);
+    CHECK(s.vector == vec::DE);
+  }
+}
+
+TEST_CASE("UnicornCpu: the budget stops at the first block boundary at or after it") {
+  // mov ecx, 1000000 ; loop: dec ecx ; jnz loop ; jmp $
+  FlatVm t({0xb9, 0x40, 0x42, 0x0f, 0x00, 0xff, 0xc9, 0x75, 0xfc, 0xeb, 0xfe});
+  StopReason s = t.cpu().run(1001);
+  REQUIRE(s.kind == StopKind::BudgetExhausted);
+  CHECK(t.cpu().instructions_retired() >= 1001);
+  CHECK(t.cpu().instructions_retired() <= 1003);
+  uint64_t first = t.cpu().instructions_retired();
+  FlatVm u({0xb9, 0x40, 0x42, 0x0f, 0x00, 0xff, 0xc9, 0x75, 0xfc, 0xeb, 0xfe});
+  u.cpu().run(1001);
+  CHECK(u.cpu().instructions_retired() == first);  // deterministic
+}
+
+TEST_CASE("UnicornCpu: self-modifying code that writes a trapped instruction is caught") {
+  // mov word [rip+2], 0x310f ; jmp +0 ; nop ; nop : the nops become rdtsc
+  FlatVm t({0x66, 0xc7, 0x05, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x31, 0xeb, 0x00, NOP, NOP, 0xeb, 0xfe});
+  // Run the loop once so the nops are translated and scanned, then let the store happen.
+  StopReason s = t.cpu().run(100);
+  REQUIRE(s.kind == StopKind::TrapPoint);
+  CHECK(s.trap == TrapKind::Rdtsc);
+  CHECK(s.rip == 0x10000b);
+}
+
+TEST_CASE("UnicornCpu: set_segment changes the CPL and privileged instructions then fault") {
+  FlatVm t({0xfa, 0xeb, 0xfe});  // cli
+  SegmentState cs{0x2b, 0, 0xffffffff, 0x00affb00};
+  t.cpu().set_segment(Seg::Cs, cs);
+  CHECK(t.cpu().cpl() == 3);
+  CHECK(t.cpu().segment(Seg::Cs) == cs);
+  StopReason s = t.cpu().run(100);
+  REQUIRE(s.kind == StopKind::Exception);
+  CHECK(s.vector == vec::GP);
+  CHECK(s.error_code == 0);
+}
+
+TEST_CASE("UnicornCpu: CR2 writes leave CR3 alone and CR8 is a 4-bit TPR") {
+  FlatVm t({0xeb, 0xfe});
+  uint64_t cr3 = t.cpu().cr(3);
+  t.cpu().set_cr(2, 0xdeadb000);
+  CHECK(t.cpu().cr(2) == 0xdeadb000);
+  CHECK(t.cpu().cr(3) == cr3);
+  t.cpu().set_cr(8, 0x1f);
+  CHECK(t.cpu().cr(8) == 0xf);
+}
+
+TEST_CASE("UnicornCpu: save and restore return to the same state") {
+  FlatVm t({0x48, 0xff, 0xc0, 0xeb, 0xfb});  // inc rax ; jmp back
+  t.cpu().run(100);
+  CpuSnapshot snap = t.cpu().save();
+  uint64_t rax = t.cpu().gpr(Gpr::Rax), rip = t.cpu().rip(), retired = t.cpu().instructions_retired();
+  t.cpu().run(500);
+  CHECK(t.cpu().gpr(Gpr::Rax) != rax);
+  t.cpu().restore(snap);
+  CHECK(t.cpu().gpr(Gpr::Rax) == rax);
+  CHECK(t.cpu().rip() == rip);
+  CHECK(t.cpu().instructions_retired() == retired);
+}
+
+TEST_CASE("UnicornCpu: a refused TLB fill is a memory fault at the instruction with the page") {
+  // mov rax, [0x200000000] : beyond the 4 GiB identity map (PML4 entry 0 only covers 512 GiB,
+  // but PDPT entries 4.. are not present)
+  FlatVm t({0x48, 0xa1, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xeb, 0xfe});
+  StopReason s = t.cpu().run(100);
+  REQUIRE(s.kind == StopKind::MemoryFault);
+  CHECK(s.rip == 0x100000);
+  CHECK(s.fault_page == 0x200000000ull);
+  CHECK(s.fault_access == Access::Read);
+  CHECK(s.error_code == 0);
+}
+
+TEST_CASE("UnicornCpu: code rewritten after it was translated is rescanned for trap points") {
+  // call target ; mov word [target], 0x310f ; call target ; jmp $ ; target: nop ; nop ; ret
+  FlatVm t({0xe8, 0x11, 0x00, 0x00, 0x00,                          // 0x100000
+            0x66, 0xc7, 0x04, 0x25, 0x16, 0x00, 0x10, 0x00, 0x0f, 0x31,  // 0x100005
+            0xe8, 0x02, 0x00, 0x00, 0x00,                          // 0x10000f
+            0xeb, 0xfe,                                            // 0x100014
+            NOP, NOP, 0xc3});                                      // 0x100016
+  StopReason s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::TrapPoint);
+  CHECK(s.trap == TrapKind::Rdtsc);
+  CHECK(s.rip == 0x100016);
+  CHECK(t.cpu().instructions_retired() == 6);  // call nop nop ret mov call
+  CHECK(t.cpu().counters().code_invalidations >= 1);
 }
