@@ -17,6 +17,18 @@ constexpr int kExitBudget = 122;
 constexpr int kExitHostError = 123;
 constexpr uint64_t kMaxFlatImage = 32ull << 20;
 
+int exit_status_for(hvsim::RunEnd end) {
+  switch (end) {
+    case hvsim::RunEnd::Exited: return 0;
+    case hvsim::RunEnd::TripleFault: return kExitTripleFault;
+    case hvsim::RunEnd::HaltedForever: return kExitHaltedForever;
+    case hvsim::RunEnd::BudgetExhausted: return kExitBudget;
+    case hvsim::RunEnd::Stopped: return 0;
+    case hvsim::RunEnd::HostError: return kExitHostError;
+  }
+  return kExitHostError;
+}
+
 int run_flat(const hvsim::FlatOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet) {
   using namespace hvsim;
   if (engine != "native") {
@@ -34,6 +46,8 @@ int run_flat(const hvsim::FlatOptions& opt, const std::string& engine, const std
     return kExitBadInput;
   }
   Vm& vm = *(*machine)->vm;
+  // Line-buffered: a guest that hangs or is killed still shows what it printed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   vm.set_console([](char c) { std::fputc(c, stdout); });
   RunOutcome out = vm.run();
   std::fflush(stdout);
@@ -46,11 +60,12 @@ int run_flat(const hvsim::FlatOptions& opt, const std::string& engine, const std
     }
   }
   const auto& c = vm.counters();
+  int status = out.end == RunEnd::Exited ? out.exit_status : static_cast<int>(exit_status_for(out.end));
   if (!quiet || out.end != RunEnd::Exited) {
     std::fprintf(stderr,
-                 "hvsim: %s %s (status %d) after %llu instructions, %llu ns virtual; "
+                 "hvsim: %s %s (exit status %d) after %llu instructions, %llu ns virtual; "
                  "%llu exceptions, %llu interrupts, %llu syscalls, %llu port I/O, %llu trap points\n",
-                 vm.config().name.c_str(), run_end_name(out.end), out.exit_status,
+                 vm.config().name.c_str(), run_end_name(out.end), status,
                  static_cast<unsigned long long>(vm.cpu().instructions_retired()),
                  static_cast<unsigned long long>(vm.now_ns()),
                  static_cast<unsigned long long>(c.exceptions_delivered),
@@ -58,20 +73,12 @@ int run_flat(const hvsim::FlatOptions& opt, const std::string& engine, const std
                  static_cast<unsigned long long>(c.syscalls), static_cast<unsigned long long>(c.port_io),
                  static_cast<unsigned long long>(vm.cpu().counters().trap_points_hit));
   }
-  switch (out.end) {
-    case RunEnd::Exited: return out.exit_status;
-    case RunEnd::TripleFault:
-      std::fprintf(stderr, "hvsim: triple fault: the guest could not deliver a double fault\n");
-      std::printf("hvsim: triple fault\n");
-      return kExitTripleFault;
-    case RunEnd::HaltedForever: return kExitHaltedForever;
-    case RunEnd::BudgetExhausted: return kExitBudget;
-    case RunEnd::Stopped: return 0;
-    case RunEnd::HostError:
-      std::fprintf(stderr, "hvsim: host error: %s\n", out.detail.c_str());
-      return kExitHostError;
+  if (out.end == RunEnd::TripleFault) {
+    std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
+  } else if (out.end == RunEnd::HostError) {
+    std::fprintf(stderr, "hvsim: host error: %s\n", out.detail.c_str());
   }
-  return kExitHostError;
+  return status;
 }
 
 }  // namespace

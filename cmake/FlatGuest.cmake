@@ -11,7 +11,7 @@ function(hvsim_flat_guest name source)
   add_custom_command(
     OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -E make_directory "${HVSIM_FLAT_GUEST_DIR}"
-    COMMAND ${NASM_EXECUTABLE} -f bin -w+all -w-reloc-abs -I "${src_dir}/" -o "${out}" "${src}"
+    COMMAND ${NASM_EXECUTABLE} -f bin -w+all -I "${src_dir}/" -o "${out}" "${src}"
     DEPENDS "${src}" ${ARGN}
     COMMENT "nasm ${name}.bin"
     VERBATIM)

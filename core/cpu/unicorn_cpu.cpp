@@ -36,8 +36,11 @@ struct BlockInfo {
   uint64_t frames[2] = {kNoAddress, kNoAddress};
 };
 
+// Hot path of instruction counting: everything on_block needs for a known block.
 struct FrontEntry {
   uint64_t pc = kNoAddress;
+  uint32_t size = 0;
+  uint32_t icount = 0;
   BlockInfo* block = nullptr;
 };
 
@@ -61,7 +64,9 @@ struct UnicornCpu::Impl {
 
   // Run state.
   uint64_t retired = 0;
-  uint64_t limit = 0;
+  // One comparison per block covers both the budget and stop requests: request_stop()
+  // drops the limit to zero from any thread.
+  std::atomic<uint64_t> limit{0};
   std::atomic<bool> stop_requested{false};
   Cause cause = Cause::None;
   uint8_t exception_vector = 0;
@@ -69,6 +74,7 @@ struct UnicornCpu::Impl {
   Instruction trap_insn;
   uint64_t pass_once = kNoAddress;
   bool fill_failed = false;
+  bool invalid_opcode = false;
   uint64_t fault_page = 0;
   Access fault_access = Access::Read;
   uint32_t fault_pfec = 0;
@@ -91,7 +97,7 @@ struct UnicornCpu::Impl {
   std::vector<std::pair<uint64_t, uint64_t>> ram_ranges;
   CpuCounters counters;
 
-  uc_hook block_hook{}, intr_hook{}, fill_hook{};
+  uc_hook block_hook{}, intr_hook{}, fill_hook{}, invalid_hook{};
 
   Impl(AddressTranslator& t, const UnicornInternals& i) : translator(t), in(i) {}
   ~Impl() {
@@ -238,7 +244,7 @@ struct UnicornCpu::Impl {
       if (writable_frames.count(frame)) pending_flush_tlb = true;
     }
     auto [it, _] = blocks.emplace(pc, std::move(b));
-    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, &it->second};
+    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, size, it->second.icount, &it->second};
     return &it->second;
   }
 
@@ -247,23 +253,23 @@ struct UnicornCpu::Impl {
   // ---- hooks ------------------------------------------------------------------------
   static void on_block(uc_engine* uc, uint64_t pc, uint32_t size, void* user) {
     auto* s = static_cast<Impl*>(user);
-    if (s->stop_requested.load(std::memory_order_relaxed)) {
-      s->cause = Cause::StopRequested;
-      uc_emu_stop(uc);
-      return;
-    }
-    if (s->retired >= s->limit) {
-      s->cause = Cause::Budget;
+    if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
+      s->cause = s->stop_requested.load() ? Cause::StopRequested : Cause::Budget;
       uc_emu_stop(uc);
       return;
     }
     auto& f = s->front[(pc >> 2) & (kFrontCacheSize - 1)];
-    BlockInfo* b = (f.pc == pc && f.block->size == size) ? f.block : nullptr;
-    if (!b) {
+    if (f.pc == pc && f.size == size) {
+      s->current = f.block;
+      s->retired += f.icount;
+      return;
+    }
+    BlockInfo* b = nullptr;
+    {
       auto it = s->blocks.find(pc);
       if (it != s->blocks.end() && it->second.size == size) {
         b = &it->second;
-        f = FrontEntry{pc, b};
+        f = FrontEntry{pc, size, b->icount, b};
       } else {
         b = s->scan(pc, size);
         if (!s->pending_invalidate.empty() || s->pending_flush_tlb) {
@@ -291,6 +297,13 @@ struct UnicornCpu::Impl {
     s->trap = *site->kind;
     s->trap_insn = site->insn;
     uc_emu_stop(uc);
+  }
+
+  // #UD: Unicorn may touch an unrelated page after it (a failing fetch fill at -4096 was seen),
+  // so the error code uc_emu_start returns cannot be trusted; this flag can.
+  static bool on_invalid_instruction(uc_engine*, void* user) {
+    static_cast<Impl*>(user)->invalid_opcode = true;
+    return false;  // not handled: Unicorn stops
   }
 
   static void on_interrupt(uc_engine* uc, uint32_t intno, void* user) {
@@ -419,6 +432,9 @@ Result<std::unique_ptr<UnicornCpu>> UnicornCpu::create(AddressTranslator& transl
   if ((e = uc_hook_add(p->uc, &p->intr_hook, UC_HOOK_INTR, reinterpret_cast<void*>(&Impl::on_interrupt),
                        p, 1, 0)) != UC_ERR_OK)
     return fail("interrupt hook", e);
+  if ((e = uc_hook_add(p->uc, &p->invalid_hook, UC_HOOK_INSN_INVALID,
+                       reinterpret_cast<void*>(&Impl::on_invalid_instruction), p, 1, 0)) != UC_ERR_OK)
+    return fail("invalid-instruction hook", e);
   if ((e = uc_hook_add(p->uc, &p->fill_hook, UC_HOOK_TLB_FILL,
                        reinterpret_cast<void*>(&Impl::on_tlb_fill), p, 1, 0)) != UC_ERR_OK)
     return fail("TLB fill hook", e);
@@ -465,11 +481,13 @@ StopReason UnicornCpu::run(uint64_t budget) {
   Impl& s = *impl_;
   if (budget == 0) budget = 1;  // always make progress
   s.limit = budget > UINT64_MAX - s.retired ? UINT64_MAX : s.retired + budget;
+  if (s.stop_requested) s.limit = 0;
   StopReason r;
   for (;;) {
     s.sync_for_write();
     s.cause = Cause::None;
     s.fill_failed = false;
+    s.invalid_opcode = false;
     s.current = nullptr;
     uint64_t start = 0;
     uc_reg_read(s.uc, UC_X86_REG_RIP, &start);
@@ -505,16 +523,16 @@ StopReason UnicornCpu::run(uint64_t budget) {
         s.ctx_put<int32_t>(s.in.old_exception, -1);  // Unicorn issue #1883
         break;
       default:
-        if (err == UC_ERR_EXCEPTION && s.fill_failed) {
+        if (s.invalid_opcode || err == UC_ERR_INSN_INVALID) {
+          s.uncharge_unretired(r.rip);
+          r.kind = StopKind::InvalidOpcode;
+        } else if (err == UC_ERR_EXCEPTION && s.fill_failed) {
           s.uncharge_unretired(r.rip);
           r.kind = StopKind::MemoryFault;
           r.fault_page = s.fault_page;
           r.fault_access = s.fault_access;
           r.error_code = s.fault_pfec;
           r.fault_non_canonical = s.fault_non_canonical;
-        } else if (err == UC_ERR_INSN_INVALID) {
-          s.uncharge_unretired(r.rip);
-          r.kind = StopKind::InvalidOpcode;
         } else if (err == UC_ERR_OK) {
           // Unicorn stops silently on a fault it could not deliver (its own triple fault).
           r.kind = StopKind::TripleFault;
@@ -529,7 +547,10 @@ StopReason UnicornCpu::run(uint64_t budget) {
   }
 }
 
-void UnicornCpu::request_stop() { impl_->stop_requested = true; }
+void UnicornCpu::request_stop() {
+  impl_->stop_requested = true;
+  impl_->limit = 0;
+}
 
 void UnicornCpu::set_trap_policy(const TrapSet& kinds) {
   if (kinds == impl_->policy) return;
@@ -611,6 +632,11 @@ unsigned UnicornCpu::cpl() const {
 
 bool UnicornCpu::interrupt_shadow() const {
   return impl_->ctx_get<uint32_t>(impl_->in.hflags) & qemu_hflags::kInhibitIrq;
+}
+
+void UnicornCpu::end_interrupt_shadow() {
+  uint32_t hf = impl_->ctx_get<uint32_t>(impl_->in.hflags);
+  if (hf & qemu_hflags::kInhibitIrq) impl_->ctx_put<uint32_t>(impl_->in.hflags, hf & ~qemu_hflags::kInhibitIrq);
 }
 
 SegmentState UnicornCpu::segment(Seg s) const {

@@ -79,6 +79,8 @@ class UnicornCpu {
   unsigned cpl() const;
   // True right after STI or MOV SS: interrupts are held for one instruction.
   bool interrupt_shadow() const;
+  // The VMM emulated the instruction after STI / MOV SS: the shadow is over.
+  void end_interrupt_shadow();
   SegmentState segment(Seg s) const;
   void set_segment(Seg s, const SegmentState& st);  // hidden part included; CS sets the CPL
   DescriptorTableRegister gdtr() const;

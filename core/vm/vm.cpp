@@ -118,7 +118,13 @@ int Vm::highest_pending() const {
 void Vm::try_inject_interrupt() {
   int v = highest_pending();
   linear_->invalidate_control();
-  if (v < 0 || !(cpu_->rflags() & rflags::IF) || cpu_->interrupt_shadow()) return;
+  if (v < 0 || !(cpu_->rflags() & rflags::IF)) return;
+  if (cpu_->interrupt_shadow()) {
+    // Unicorn clears the shadow when it executes the next instruction; when the VMM emulated
+    // that instruction (STI; HLT), or the CPU is halted, it is over.
+    if (!emulated_since_run_ && !halted_) return;
+    cpu_->end_interrupt_shadow();
+  }
   // The TPR (CR8) holds back interrupts whose priority class is not above it.
   if (static_cast<uint64_t>(v >> 4) <= cpu_->cr(8)) return;
   pending_[v / 64] &= ~(1ull << (v % 64));
@@ -170,6 +176,7 @@ RunOutcome Vm::run() {
     }
     if (budget == 0) budget = 1;
     StopReason stop = cpu_->run(budget);
+    emulated_since_run_ = stop.kind == StopKind::TrapPoint;
     if (!handle_stop(stop, out)) return out;
   }
 }

@@ -114,6 +114,7 @@ class Vm : public Platform {
   uint64_t idle_ns_ = 0;
   uint64_t pending_[4] = {};  // external interrupt vectors waiting for delivery
   bool halted_ = false;
+  bool emulated_since_run_ = false;  // the last stop was a trap point the VMM emulated
   bool exit_requested_ = false;
   int exit_status_ = 0;
   bool triple_faulted_ = false;

@@ -1,6 +1,7 @@
 ; cr8_tpr: CR8 is the task-priority register: every value 0..15 written at CPL0 reads
 ; back; setting a reserved bit (63:4) is #GP(0) and leaves CR8 alone; MOV from or to
-; CR8 at CPL3 is #GP(0).
+; CR8 at CPL3 is #GP(0).  (KVM faults on the reserved bit as the SDM says; QEMU's TCG
+; does not.)
 %define GUEST "cr8_tpr"
 %include "flat.inc"
 

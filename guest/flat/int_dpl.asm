@@ -2,6 +2,8 @@
 ; gate DPL >= CPL, else #GP(n*8+2) (IDT bit set); at CPL0 any gate works.  A
 ; not-present gate gives #NP(n*8+2).  Software interrupts are traps: the saved RIP
 ; is the next instruction; the #GP/#NP are faults on the INT itself.
+; (The error code's index field is the vector, as for any IDT reference; QEMU's TCG
+; pushes n*16+2 instead, so this guest fails there.)
 %define GUEST "int_dpl"
 %include "flat.inc"
 

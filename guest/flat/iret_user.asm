@@ -67,12 +67,8 @@ tick:
         pop rax
         iretq
 .bad_rip:
-        mov rdx, user.spin
-        mov edi, 26
-        mov esi, .msg
-        mov ecx, 1
-        jmp flat_report_k
-.msg:   db "FAIL timer from CPL3: saved RIP outside the spin loop", 0
+        mov edx, user.spin
+        FAILV 26, "timer from CPL3: saved RIP outside the spin loop"
 
 ; INT 0x80 from CPL3 ends the test
 int80:
