@@ -27,7 +27,8 @@ test: build
 test-sanitize: setup
 	cmake -S . -B $(BUILD)-asan -DHVSIM_SANITIZE=ON -DHVSIM_WERROR=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD)-asan -j $(JOBS)
-	ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) -LE slow
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ASAN_OPTIONS=detect_leaks=1 \
+	  ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS) -LE slow
 
 bench: build
 	$(BUILD)/bench/hvsim_bench
