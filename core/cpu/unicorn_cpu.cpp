@@ -16,7 +16,10 @@ namespace hvsim {
 namespace {
 
 constexpr uint64_t kNoAddress = ~0ull;
-constexpr uint64_t kUntilNever = ~0ull;  // non-canonical: never reached
+// uc_emu_start needs an `until` address, and after every run Unicorn invalidates the
+// translation at until-1, which costs a TLB fill of that page (docs/unicorn-notes.md) unless
+// until is 0. So until is 0, or 1 when starting at 0; reaching it is not a stop of ours.
+uint64_t until_for(uint64_t start) { return start == 0 ? 1 : 0; }
 constexpr size_t kTcgBufferBytes = 64u << 20;
 constexpr size_t kFrontCacheSize = 4096;  // direct-mapped, power of two
 
@@ -86,6 +89,7 @@ struct UnicornCpu::Impl {
   TrapSet policy;
   std::unordered_map<uint64_t, BlockInfo> blocks;
   std::vector<FrontEntry> front = std::vector<FrontEntry>(kFrontCacheSize);
+  FrontEntry* front_table = front.data();  // saves a load on the hot path
   std::unordered_map<uint64_t, uc_hook> site_hooks;
   std::unordered_map<uint64_t, SiteInfo> sites;  // by linear address
   std::unordered_map<uint64_t, std::vector<uint64_t>> sites_by_frame;
@@ -251,19 +255,25 @@ struct UnicornCpu::Impl {
   void install_site(uint64_t addr);  // defined after the hook callbacks
 
   // ---- hooks ------------------------------------------------------------------------
+  // Runs before every block: a leaf on the fast path (no spills), everything else out of line.
   static void on_block(uc_engine* uc, uint64_t pc, uint32_t size, void* user) {
     auto* s = static_cast<Impl*>(user);
+    const FrontEntry& f = s->front_table[(pc >> 2) & (kFrontCacheSize - 1)];
+    if (f.pc == pc && f.size == size && s->retired < s->limit.load(std::memory_order_relaxed)) [[likely]] {
+      s->current = f.block;
+      s->retired += f.icount;
+      return;
+    }
+    block_slow_path(uc, pc, size, s);
+  }
+
+  [[gnu::noinline]] static void block_slow_path(uc_engine* uc, uint64_t pc, uint32_t size, Impl* s) {
     if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
       s->cause = s->stop_requested.load() ? Cause::StopRequested : Cause::Budget;
       uc_emu_stop(uc);
       return;
     }
     auto& f = s->front[(pc >> 2) & (kFrontCacheSize - 1)];
-    if (f.pc == pc && f.size == size) {
-      s->current = f.block;
-      s->retired += f.icount;
-      return;
-    }
     BlockInfo* b = nullptr;
     {
       auto it = s->blocks.find(pc);
@@ -491,8 +501,12 @@ StopReason UnicornCpu::run(uint64_t budget) {
     s.current = nullptr;
     uint64_t start = 0;
     uc_reg_read(s.uc, UC_X86_REG_RIP, &start);
-    uc_err err = uc_emu_start(s.uc, start, kUntilNever, 0, 0);
+    const uint64_t until = until_for(start);
+    uc_err err = uc_emu_start(s.uc, start, until, 0, 0);
     r.rip = s.reg(UC_X86_REG_RIP);
+    if (err == UC_ERR_OK && s.cause == Cause::None && !s.invalid_opcode && r.rip == until) {
+      continue;  // the guest reached our `until` address: go on from there
+    }
     if (s.cause == Cause::Rescan) {
       for (uint64_t addr : s.pending_invalidate) uc_ctl_remove_cache(s.uc, addr, addr + 1);
       s.pending_invalidate.clear();
