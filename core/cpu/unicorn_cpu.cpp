@@ -121,11 +121,20 @@ struct UnicornCpu::Impl {
     if (ctx_dirty) uc_context_restore(uc, ctx());
     ctx_dirty = false;
   }
-  // Before Unicorn changes state (register writes, running): the image goes stale.
+  // Before Unicorn changes state (register writes, running): pending patches go in, then
+  // the image goes stale. The latch reset waits until here so that register reads between an
+  // exception and its delivery need no restore.
   void sync_for_write() {
+    if (latch_reset_pending) {
+      ctx_put<int32_t>(in.old_exception, -1);  // Unicorn issue #1883
+      latch_reset_pending = false;
+    }
     sync();
     ctx_loaded = false;
   }
+  bool latch_reset_pending = false;
+  // EFER changes only through set_msr (guest WRMSR is a trap point), so reads are cached.
+  std::optional<uint64_t> efer_cache;
   template <typename T>
   T ctx_get(size_t off) {
     ctx_load();
@@ -534,7 +543,7 @@ StopReason UnicornCpu::run(uint64_t budget) {
         r.kind = StopKind::Exception;
         r.vector = s.exception_vector;
         r.error_code = s.ctx_get<uint32_t>(s.in.error_code);
-        s.ctx_put<int32_t>(s.in.old_exception, -1);  // Unicorn issue #1883
+        s.latch_reset_pending = true;
         break;
       default:
         if (s.invalid_opcode || err == UC_ERR_INSN_INVALID) {
@@ -606,6 +615,10 @@ uint64_t UnicornCpu::rflags() const { return impl_->reg(UC_X86_REG_RFLAGS); }
 void UnicornCpu::set_rflags(uint64_t v) { impl_->set_reg(UC_X86_REG_RFLAGS, v | rflags::kFixed1); }
 
 uint64_t UnicornCpu::cr(int n) const {
+  // env->cr[] holds CR0..CR4 as u64; read the image when it is loaded anyway.
+  if (impl_->ctx_loaded && n != 8 && n >= 0 && n <= 4) {
+    return impl_->ctx_get<uint64_t>(impl_->in.cr2 + 8 * (static_cast<size_t>(n) - 2));
+  }
   switch (n) {
     case 0: return impl_->reg(UC_X86_REG_CR0);
     case 2: return impl_->reg(UC_X86_REG_CR2);
@@ -627,13 +640,16 @@ void UnicornCpu::set_cr(int n, uint64_t v) {
 }
 
 uint64_t UnicornCpu::msr(uint32_t index) const {
+  if (index == msr::IA32_EFER && impl_->efer_cache) return *impl_->efer_cache;
   impl_->sync();
   uc_x86_msr m{index, 0};
   uc_reg_read(impl_->uc, UC_X86_REG_MSR, &m);
+  if (index == msr::IA32_EFER) impl_->efer_cache = m.value;
   return m.value;
 }
 void UnicornCpu::set_msr(uint32_t index, uint64_t v) {
   impl_->sync_for_write();
+  if (index == msr::IA32_EFER) impl_->efer_cache.reset();
   uc_x86_msr m{index, v};
   uc_reg_write(impl_->uc, UC_X86_REG_MSR, &m);
 }
@@ -684,22 +700,27 @@ void UnicornCpu::set_segment(Seg s, const SegmentState& st) {
 }
 
 namespace {
-DescriptorTableRegister read_table(UnicornCpu::Impl& p, int id) {
-  p.sync();
+// LDTR, TR, GDTR, IDTR: read from the context image when it is loaded (no restore needed).
+enum TableSlot { kLdtr = 0, kTr = 1, kGdtr = 2, kIdtr = 3 };
+constexpr int kTableIds[] = {UC_X86_REG_LDTR, UC_X86_REG_TR, UC_X86_REG_GDTR, UC_X86_REG_IDTR};
+SystemSegment read_system(UnicornCpu::Impl& p, TableSlot slot) {
+  if (p.ctx_loaded) {
+    size_t base = p.in.tables + 24 * static_cast<size_t>(slot);
+    return {static_cast<uint16_t>(p.ctx_get<uint32_t>(base)), p.ctx_get<uint64_t>(base + 8),
+            p.ctx_get<uint32_t>(base + 16), p.ctx_get<uint32_t>(base + 20)};
+  }
   uc_x86_mmr m{};
-  uc_reg_read(p.uc, id, &m);
-  return {m.base, static_cast<uint16_t>(m.limit)};
-}
-SystemSegment read_system(UnicornCpu::Impl& p, int id) {
-  p.sync();
-  uc_x86_mmr m{};
-  uc_reg_read(p.uc, id, &m);
+  uc_reg_read(p.uc, kTableIds[slot], &m);
   return {m.selector, m.base, m.limit, m.flags};
+}
+DescriptorTableRegister read_table(UnicornCpu::Impl& p, TableSlot slot) {
+  auto s = read_system(p, slot);
+  return {s.base, static_cast<uint16_t>(s.limit)};
 }
 }  // namespace
 
-DescriptorTableRegister UnicornCpu::gdtr() const { return read_table(*impl_, UC_X86_REG_GDTR); }
-DescriptorTableRegister UnicornCpu::idtr() const { return read_table(*impl_, UC_X86_REG_IDTR); }
+DescriptorTableRegister UnicornCpu::gdtr() const { return read_table(*impl_, kGdtr); }
+DescriptorTableRegister UnicornCpu::idtr() const { return read_table(*impl_, kIdtr); }
 void UnicornCpu::set_gdtr(const DescriptorTableRegister& d) {
   impl_->sync_for_write();
   uc_x86_mmr m{0, d.base, d.limit, 0};
@@ -710,8 +731,8 @@ void UnicornCpu::set_idtr(const DescriptorTableRegister& d) {
   uc_x86_mmr m{0, d.base, d.limit, 0};
   uc_reg_write(impl_->uc, UC_X86_REG_IDTR, &m);
 }
-SystemSegment UnicornCpu::ldtr() const { return read_system(*impl_, UC_X86_REG_LDTR); }
-SystemSegment UnicornCpu::tr() const { return read_system(*impl_, UC_X86_REG_TR); }
+SystemSegment UnicornCpu::ldtr() const { return read_system(*impl_, kLdtr); }
+SystemSegment UnicornCpu::tr() const { return read_system(*impl_, kTr); }
 void UnicornCpu::set_ldtr(const SystemSegment& s) {
   impl_->sync_for_write();
   uc_x86_mmr m{s.selector, s.base, s.limit, s.attributes};
@@ -724,7 +745,7 @@ void UnicornCpu::set_tr(const SystemSegment& s) {
 }
 
 CpuSnapshot UnicornCpu::save() const {
-  impl_->sync();
+  impl_->sync_for_write();
   CpuSnapshot snap;
   snap.substrate = impl_->ctx_buf;  // carries the header uc_context_save relies on
   uc_context_save(impl_->uc, reinterpret_cast<uc_context*>(snap.substrate.data()));
@@ -741,6 +762,8 @@ void UnicornCpu::restore(const CpuSnapshot& snap) {
   uc_context_restore(p.uc, p.ctx());
   p.tpr = snap.tpr;
   p.retired = snap.instructions_retired;
+  p.latch_reset_pending = false;
+  p.efer_cache.reset();
   p.exec_frame_of_page.clear();
   p.flush_tlb_now();  // uc_context_restore keeps stale TLB entries
 }

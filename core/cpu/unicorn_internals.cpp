@@ -192,6 +192,21 @@ Result<UnicornInternals> probe() {
     }
   }
 
+  // System segment and table registers follow the six segment caches: LDTR, TR, GDTR, IDTR.
+  in.tables = in.segments + 6 * 24;
+  {
+    uc_context_restore(s.uc, fresh.ctx);
+    uc_x86_mmr idt{0, 0x12345000, 0x0fff, 0}, tr{0x30, 0x7800, 0x67, 0x8b00};
+    uc_reg_write(s.uc, UC_X86_REG_IDTR, &idt);
+    uc_reg_write(s.uc, UC_X86_REG_TR, &tr);
+    uc_context_save(s.uc, work.ctx);
+    if (work.get<uint64_t>(in.tables + 3 * 24 + 8) != idt.base ||
+        work.get<uint32_t>(in.tables + 3 * 24 + 16) != idt.limit ||
+        work.get<uint32_t>(in.tables + 1 * 24) != tr.selector || work.get<uint64_t>(in.tables + 1 * 24 + 8) != tr.base) {
+      return make_error("Unicorn probe: descriptor-table registers not found after the segments");
+    }
+  }
+
   // CR2: env->cr[] is an array of u64; find CR3 by writing it, CR2 is the slot before.
   uc_context_restore(s.uc, fresh.ctx);
   uint64_t cr3 = 0x5a5b6000;

@@ -16,6 +16,7 @@ struct UnicornInternals {
   size_t segments = 0;       // 6 x {u32 selector, pad, u64 base, u32 limit, u32 flags}: ES CS SS DS FS GS
   size_t error_code = 0;     // i32: error code of the last exception
   size_t old_exception = 0;  // i32: the latch; -1 when no exception is in flight
+  size_t tables = 0;         // LDTR, TR, GDTR, IDTR caches (same layout), after the segments
   size_t gprs = 0;           // 16 x u64 in SDM encoding order (RAX, RCX, ...), then RIP
   size_t rip = 0;
   size_t cr2 = 0;            // u64: uc_reg_write(CR2) also loads CR3 with the value (a bug)

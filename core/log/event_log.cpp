@@ -64,8 +64,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path) {
 }
 
 void EventLog::append(const LogRecord& r) {
-  ++count_;
-  ++by_kind_[r.kind];
+  count(r.kind.c_str());
   if (!writing_) return;
   char rip[24];
   std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(r.rip));

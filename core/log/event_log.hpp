@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/util/result.hpp"
 
@@ -35,7 +36,11 @@ class EventLog {
   bool recording() const { return writing_; }
   void count(const char* kind) {
     ++count_;
-    ++by_kind_[kind];
+    if (auto it = by_kind_.find(std::string_view(kind)); it != by_kind_.end()) {
+      ++it->second;
+    } else {
+      by_kind_.emplace(kind, 1);
+    }
   }
   uint64_t records() const { return count_; }
   const std::map<std::string, uint64_t, std::less<>>& counts_by_kind() const { return by_kind_; }
