@@ -1,5 +1,6 @@
 #include "app/flat_machine.hpp"
 
+#include <filesystem>
 #include <fstream>
 
 #include "core/vm/flat_loader.hpp"
@@ -7,6 +8,10 @@
 namespace hvsim {
 
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) return make_error("cannot open '" + path + "': no such file");
+  if (!std::filesystem::is_regular_file(status)) return make_error("'" + path + "' is not a regular file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return make_error("cannot open '" + path + "'");
   auto size = static_cast<uint64_t>(in.tellg());

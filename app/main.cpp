@@ -15,6 +15,7 @@ constexpr int kExitTripleFault = 120;
 constexpr int kExitHaltedForever = 121;
 constexpr int kExitBudget = 122;
 constexpr int kExitHostError = 123;
+constexpr int kExitExceptionStorm = 124;
 constexpr uint64_t kMaxFlatImage = 32ull << 20;
 
 int exit_status_for(hvsim::RunEnd end) {
@@ -25,6 +26,7 @@ int exit_status_for(hvsim::RunEnd end) {
     case hvsim::RunEnd::BudgetExhausted: return kExitBudget;
     case hvsim::RunEnd::Stopped: return 0;
     case hvsim::RunEnd::HostError: return kExitHostError;
+    case hvsim::RunEnd::ExceptionStorm: return kExitExceptionStorm;
   }
   return kExitHostError;
 }
@@ -77,6 +79,9 @@ int run_flat(const hvsim::FlatOptions& opt, const std::string& engine, const std
     std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
   } else if (out.end == RunEnd::HostError) {
     std::fprintf(stderr, "hvsim: host error: %s\n", out.detail.c_str());
+  } else if (out.end == RunEnd::ExceptionStorm) {
+    std::fprintf(stderr, "hvsim: exception storm: %s (a handler that faults on its own first instruction?)\n",
+                 out.detail.c_str());
   }
   return status;
 }
@@ -96,7 +101,11 @@ int main(int argc, char** argv) {
   run->add_option("--engine", engine, "execution engine: native")->default_val("native");
   run->add_option("--log", opt.log_path, "write the event log (JSON Lines) to this file");
   run->add_option("--dump-state", dump_path, "write the final registers as JSON to this file");
-  run->add_option("--max-instructions", opt.max_instructions, "stop after this many guest instructions");
+  run->add_option("--max-instructions", opt.max_instructions,
+                  "stop at the first block boundary at or after this many guest instructions")
+      ->check(CLI::Validator(
+          [](std::string& s) { return s.find('-') == std::string::npos ? std::string() : "must not be negative"; },
+          "NON-NEGATIVE"));
   run->add_flag("--quiet,-q", quiet, "no summary line on a normal exit");
 
   std::string log_file;

@@ -35,16 +35,33 @@ struct BlockInfo {
   uint64_t pc = 0;
   uint32_t size = 0;
   uint16_t icount = 0;
+  bool ends_with_branch = false;
   std::vector<uint16_t> offsets;
   uint64_t frames[2] = {kNoAddress, kNoAddress};
+  // Blocks in frames that are also written as data are checked against their bytes on every
+  // execution instead of write-protecting the frame (see on_tlb_fill).
+  bool verify = false;
+  std::vector<uint8_t> bytes;
+  const uint8_t* host[2] = {nullptr, nullptr};
+  uint32_t host_len[2] = {0, 0};
+
+  bool unchanged() const {
+    return std::memcmp(host[0], bytes.data(), host_len[0]) == 0 &&
+           (host_len[1] == 0 || std::memcmp(host[1], bytes.data() + host_len[0], host_len[1]) == 0);
+  }
 };
 
 // Hot path of instruction counting: everything on_block needs for a known block.
 struct FrontEntry {
   uint64_t pc = kNoAddress;
-  uint32_t size = 0;
+  uint32_t size = 0;  // 0 for blocks that must be verified: the fast path never matches them
   uint32_t icount = 0;
   BlockInfo* block = nullptr;
+};
+
+struct RamRange {
+  uint64_t begin, end;
+  uint8_t* host;
 };
 
 // A decoded trap site, valid while its frame's code is unchanged.
@@ -52,6 +69,9 @@ struct SiteInfo {
   uint64_t frame = kNoAddress;
   std::optional<TrapKind> kind;
   Instruction insn;
+  const uint8_t* host = nullptr;  // first byte, for content checks in mixed frames
+  uint8_t bytes[16] = {};
+  unsigned length = 0;            // bytes on the first page
 };
 
 enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan };
@@ -98,7 +118,9 @@ struct UnicornCpu::Impl {
   std::unordered_map<uint64_t, std::vector<uint64_t>> blocks_by_frame;
   std::unordered_map<uint64_t, uint64_t> exec_frame_of_page;
   std::unordered_set<uint64_t> writable_frames;
-  std::vector<std::pair<uint64_t, uint64_t>> ram_ranges;
+  std::vector<RamRange> ram_ranges;
+  std::unordered_set<uint64_t> mixed_frames;  // written after holding code: verified, not protected
+  BlockInfo current_copy;  // keeps the current block's boundaries when its entry is dropped
   CpuCounters counters;
 
   uc_hook block_hook{}, intr_hook{}, fill_hook{}, invalid_hook{};
@@ -164,7 +186,10 @@ struct UnicornCpu::Impl {
   void forget_block(uint64_t pc) {
     auto it = blocks.find(pc);
     if (it == blocks.end()) return;
-    if (current == &it->second) current = nullptr;
+    if (current == &it->second) {
+      current_copy = it->second;
+      current = &current_copy;
+    }
     auto& f = front[(pc >> 2) & (kFrontCacheSize - 1)];
     if (f.pc == pc) f = FrontEntry{};
     blocks.erase(it);
@@ -186,15 +211,22 @@ struct UnicornCpu::Impl {
 
   // Decodes the instruction at a trap site once per (site, code version).
   const SiteInfo* site_at(uint64_t addr) {
-    if (auto it = sites.find(addr); it != sites.end()) return &it->second;
+    if (auto it = sites.find(addr); it != sites.end()) {
+      const SiteInfo& s = it->second;
+      if (!mixed_frames.count(s.frame) || std::memcmp(s.host, s.bytes, s.length) == 0) return &s;
+      sites.erase(it);  // rewritten since it was decoded
+    }
     uint8_t bytes[16];
     auto pa = translator.probe(addr);
-    if (!pa || !is_ram(*pa)) return nullptr;
+    uint8_t* host = pa ? host_of(*pa) : nullptr;
+    if (!host) return nullptr;
     size_t n = std::min<size_t>(16, 0x1000 - (addr & 0xfff));
-    if (uc_mem_read(uc, *pa, bytes, n) != UC_ERR_OK) return nullptr;
+    std::memcpy(bytes, host, n);
+    const size_t first = n;
     if (n < 16) {
-      if (auto pa2 = translator.probe(addr + n); pa2 && is_ram(*pa2)) {
-        uc_mem_read(uc, *pa2, bytes + n, 16 - n);
+      auto pa2 = translator.probe(addr + n);
+      if (uint8_t* host2 = pa2 ? host_of(*pa2) : nullptr) {
+        std::memcpy(bytes + n, host2, 16 - n);
         n = 16;
       }
     }
@@ -204,15 +236,21 @@ struct UnicornCpu::Impl {
     info.frame = *pa >> 12;
     info.kind = classify_trap(*insn);
     info.insn = *insn;
+    info.host = host;
+    info.length = static_cast<unsigned>(std::min<size_t>(first, insn->length()));
+    std::memcpy(info.bytes, bytes, sizeof info.bytes);
     sites_by_frame[info.frame].push_back(addr);
     // Make sure a write to this frame is noticed (see on_tlb_fill).
     blocks_by_frame.try_emplace(info.frame);
     return &sites.insert_or_assign(addr, std::move(info)).first->second;
   }
   bool is_ram(uint64_t pa) const {
-    for (auto& [b, e] : ram_ranges)
-      if (pa >= b && pa < e) return true;
-    return false;
+    return host_of(pa) != nullptr;
+  }
+  uint8_t* host_of(uint64_t pa) const {
+    for (const auto& r : ram_ranges)
+      if (pa >= r.begin && pa < r.end) return r.host + (pa - r.begin);
+    return nullptr;
   }
 
   BlockInfo* scan(uint64_t pc, uint32_t size) {
@@ -224,19 +262,24 @@ struct UnicornCpu::Impl {
     size_t have = 0;
     size_t want = std::min<size_t>(size + 15, sizeof bytes);
     // Read page by page through the current address space.
+    int pages = 0;
     while (have < want) {
       uint64_t va = pc + have;
       auto pa = translator.probe(va);
-      if (!pa || !is_ram(*pa)) break;
+      uint8_t* host = pa ? host_of(*pa) : nullptr;
+      if (!host) break;
       size_t chunk = std::min<size_t>(want - have, 0x1000 - (va & 0xfff));
-      if (uc_mem_read(uc, *pa, bytes + have, chunk) != UC_ERR_OK) break;
-      uint64_t frame = *pa >> 12;
-      if (have < size) {
-        (b.frames[0] == kNoAddress ? b.frames[0] : b.frames[1]) = frame;
+      std::memcpy(bytes + have, host, chunk);
+      if (have < size && pages < 2) {
+        b.frames[pages] = *pa >> 12;
+        b.host[pages] = host;
+        b.host_len[pages] = static_cast<uint32_t>(std::min<size_t>(chunk, size - have));
+        ++pages;
       }
       have += chunk;
     }
     size_t off = 0;
+    ZydisMnemonic last = ZYDIS_MNEMONIC_INVALID;
     while (off < size && off < have) {
       auto insn = decode_instruction(bytes + off, have - off, pc + off);
       b.offsets.push_back(static_cast<uint16_t>(off));
@@ -244,21 +287,37 @@ struct UnicornCpu::Impl {
       if (auto kind = classify_trap(*insn); kind && policy.contains(*kind)) {
         install_site(pc + off);
       }
+      last = insn->mnemonic();
+      b.ends_with_branch = insn->info.meta.category == ZYDIS_CATEGORY_COND_BR ||
+                           insn->info.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+                           insn->info.meta.category == ZYDIS_CATEGORY_CALL ||
+                           insn->info.meta.category == ZYDIS_CATEGORY_RET;
       off += insn->length();
     }
+    (void)last;
     if (b.offsets.empty()) b.offsets.push_back(0);
     b.icount = static_cast<uint16_t>(b.offsets.size());
     ++counters.blocks_scanned;
     for (uint64_t frame : b.frames) {
       if (frame == kNoAddress) continue;
       blocks_by_frame[frame].push_back(pc);
-      // A writable TLB entry for a code frame would let the guest change code without our
-      // noticing; drop all such entries once (the fill then withholds write permission).
-      if (writable_frames.count(frame)) pending_flush_tlb = true;
+      if (mixed_frames.count(frame)) {
+        b.verify = true;
+      } else if (writable_frames.count(frame)) {
+        // A writable TLB entry for a code frame would let the guest change code without our
+        // noticing; drop all such entries once (the fill then withholds write permission).
+        pending_flush_tlb = true;
+      }
+    }
+    if (b.verify && b.host[0] && b.host_len[0] + b.host_len[1] == size) {
+      b.bytes.assign(bytes, bytes + size);
+    } else {
+      b.verify = false;
     }
     auto [it, _] = blocks.emplace(pc, std::move(b));
-    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, size, it->second.icount, &it->second};
-    return &it->second;
+    BlockInfo* info = &it->second;
+    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, info->verify ? 0u : size, info->icount, info};
+    return info;
   }
 
   void install_site(uint64_t addr);  // defined after the hook callbacks
@@ -282,13 +341,20 @@ struct UnicornCpu::Impl {
       uc_emu_stop(uc);
       return;
     }
+    // QEMU restarts a block in the middle when the block rewrote its own bytes: the previous
+    // block was abandoned there, not completed (a block that ends without a branch cannot
+    // reach its own middle any other way).
+    if (const BlockInfo* prev = s->current;
+        prev && !prev->ends_with_branch && pc > prev->pc && pc < prev->pc + prev->size) {
+      s->uncharge_unretired(pc);
+    }
     auto& f = s->front[(pc >> 2) & (kFrontCacheSize - 1)];
     BlockInfo* b = nullptr;
     {
       auto it = s->blocks.find(pc);
-      if (it != s->blocks.end() && it->second.size == size) {
+      if (it != s->blocks.end() && it->second.size == size && (!it->second.verify || it->second.unchanged())) {
         b = &it->second;
-        f = FrontEntry{pc, size, b->icount, b};
+        f = FrontEntry{pc, b->verify ? 0u : size, b->icount, b};
       } else {
         b = s->scan(pc, size);
         if (!s->pending_invalidate.empty() || s->pending_flush_tlb) {
@@ -357,11 +423,15 @@ struct UnicornCpu::Impl {
       return false;
     }
     uint64_t frame = r.cpu_pa >> 12;
-    if (r.write && s->blocks_by_frame.count(frame)) {
+    if (r.write && !s->mixed_frames.count(frame) && s->blocks_by_frame.count(frame)) {
       if (req.access == Access::Write) {
-        s->forget_frame(frame);  // the guest is changing code we scanned
+        // The guest writes a frame we scanned code in. Forget that code, and from now on check
+        // this frame's blocks by content: protecting a frame that mixes code and data would
+        // bounce between faults and flushes on every store.
+        s->forget_frame(frame);
+        s->mixed_frames.insert(frame);
       } else {
-        r.write = false;  // keep code frames write-protected so the change is seen
+        r.write = false;  // keep code frames write-protected so a change is seen
       }
     }
     if (r.exec) {
@@ -476,7 +546,7 @@ Result<void> UnicornCpu::map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host) 
   impl_->sync_for_write();
   uc_err e = uc_mem_map_ptr(impl_->uc, cpu_pa, size, UC_PROT_ALL, host);
   if (e != UC_ERR_OK) return make_error(std::string("map RAM: ") + uc_strerror(e));
-  impl_->ram_ranges.emplace_back(cpu_pa, cpu_pa + size);
+  impl_->ram_ranges.push_back({cpu_pa, cpu_pa + size, host});
   return {};
 }
 

@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace hvsim {
 
@@ -63,9 +65,8 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path) {
   return log;
 }
 
-void EventLog::append(const LogRecord& r) {
-  count(r.kind.c_str());
-  if (!writing_) return;
+namespace {
+std::string format_line(const LogRecord& r, const std::string& prev_hash) {
   char rip[24];
   std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(r.rip));
   std::string line = "{\"t\":" + std::to_string(r.time_ns) + ",\"guest\":" + json_escape(r.guest) +
@@ -77,7 +78,38 @@ void EventLog::append(const LogRecord& r) {
     first = false;
     line += json_escape(k) + ":" + v;
   }
-  line += "},\"prev\":\"" + prev_hash_ + "\"}";
+  line += "},\"prev\":\"" + prev_hash + "\"}";
+  return line;
+}
+
+LogRecord end_record(uint64_t last_time, uint64_t records) {
+  LogRecord end;
+  end.time_ns = last_time;
+  end.kind = "log_end";
+  end.num("records", records);
+  return end;
+}
+}  // namespace
+
+EventLog::~EventLog() { close(); }
+
+void EventLog::close() {
+  if (!writing_) return;
+  write_line(end_record(last_time_, count_));
+  writing_ = false;
+  out_.close();
+}
+
+void EventLog::append(const LogRecord& r) {
+  count(r.kind.c_str());
+  if (!writing_) return;
+  last_time_ = r.time_ns;
+  write_line(r);
+}
+
+
+void EventLog::write_line(const LogRecord& r) {
+  std::string line = format_line(r, prev_hash_);
   prev_hash_ = sha256_hex(line);
   out_ << line << '\n';
 }
@@ -85,8 +117,8 @@ void EventLog::append(const LogRecord& r) {
 Result<uint64_t> verify_log_chain(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("cannot read event log '" + path + "'");
-  std::string line, prev = std::string(64, '0');
-  uint64_t n = 0;
+  std::string line, prev = std::string(64, '0'), prev_of_last = prev, last;
+  uint64_t n = 0, time_before_last = 0, time_of_last = 0;
   while (std::getline(in, line)) {
     ++n;
     auto pos = line.rfind("\"prev\":\"");
@@ -94,9 +126,18 @@ Result<uint64_t> verify_log_chain(const std::string& path) {
       return make_error("event log '" + path + "': record " + std::to_string(n) +
                         " does not follow the record before it (edited or truncated)");
     }
+    prev_of_last = prev;
     prev = sha256_hex(line);
+    last = line;
+    time_before_last = time_of_last;
+    time_of_last = std::strtoull(line.c_str() + std::min<size_t>(5, line.size()), nullptr, 10);
   }
-  return n;
+  // The closing record is fully determined by what precedes it: rebuild it and compare.
+  if (n == 0 || last != format_line(end_record(time_before_last, n - 1), prev_of_last)) {
+    return make_error("event log '" + path + "': the last record is not a log_end record counting " +
+                      std::to_string(n ? n - 1 : 0) + " records (edited or truncated, or the run was killed)");
+  }
+  return n - 1;
 }
 
 }  // namespace hvsim

@@ -1,7 +1,9 @@
 #pragma once
 // The event log: typed, append-only records (virtual time, guest, vCPU, RIP, kind, details),
-// written as JSON Lines. Each record carries the SHA-256 of the previous line, so an edited
-// or truncated log is detectable (verify_log_chain).
+// written as JSON Lines. Each record carries the SHA-256 of the previous line, and closing the
+// log appends a "log_end" record with the record count and the hash of the last line, so an
+// edited, shortened or truncated log is detectable (verify_log_chain). The chain has no
+// secret: it shows accidental or naive edits, not a forger who recomputes every hash.
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -30,7 +32,12 @@ struct LogRecord {
 class EventLog {
  public:
   EventLog() = default;  // counts only
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
   static Result<std::unique_ptr<EventLog>> open(const std::string& path);
+  // Writes the log_end record and closes the file (also done by the destructor).
+  void close();
   void append(const LogRecord& r);
   // Whether records are written; when not, callers skip building them and only count.
   bool recording() const { return writing_; }
@@ -46,9 +53,11 @@ class EventLog {
   const std::map<std::string, uint64_t, std::less<>>& counts_by_kind() const { return by_kind_; }
 
  private:
+  void write_line(const LogRecord& r);
   std::ofstream out_;
   bool writing_ = false;
   std::string prev_hash_ = std::string(64, '0');
+  uint64_t last_time_ = 0;
   uint64_t count_ = 0;
   std::map<std::string, uint64_t, std::less<>> by_kind_;
 };

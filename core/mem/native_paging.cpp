@@ -32,11 +32,19 @@ FillResult NativePaging::fill(const FillRequest& req) {
   // Withhold write until the page is dirty, so the first write comes back here to set D.
   r.write = w.can_write && w.dirty;
   r.exec = w.can_exec;
-  if (ram_.contains(page, kPageSize) || is_mmio(page)) {
+  const bool ram = ram_.contains(page, kPageSize);
+  if (ram) {
     r.cpu_pa = page;
+    return r;
+  }
+  const bool device = is_mmio(page);
+  if (!device && unbacked_) unbacked_({page, req.page_va, req.access});
+  if (req.access == Access::Fetch) {
+    r.cpu_pa = kOpenBusCodePage;
+    r.write = false;
   } else {
-    r.cpu_pa = kOpenBusPage;
-    if (unbacked_) unbacked_({page, req.page_va, req.access});
+    r.cpu_pa = device ? page : kOpenBusPage;
+    r.exec = false;  // a later fetch comes back here for the code page
   }
   return r;
 }

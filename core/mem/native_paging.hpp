@@ -16,6 +16,10 @@ namespace hvsim {
 // A page of "nothing": reads return all ones and writes are dropped, as on a bus with no
 // device; every fill that lands here is reported.
 constexpr uint64_t kOpenBusPage = 0xff'ffff'f000ull;  // CPU-physical, just below 2^40
+// Instruction fetches from nothing (or from a device window) read all ones too; they go to
+// this read-only RAM page of 0xff bytes, which decodes as an invalid opcode (#UD), because
+// Unicorn cannot execute from an MMIO region.
+constexpr uint64_t kOpenBusCodePage = 0xff'ffff'e000ull;
 
 struct UnbackedAccess {
   uint64_t gpa = 0, va = 0;

@@ -13,6 +13,7 @@ const char* run_end_name(RunEnd e) {
     case RunEnd::BudgetExhausted: return "instruction budget exhausted";
     case RunEnd::Stopped: return "stopped";
     case RunEnd::HostError: return "host error";
+    case RunEnd::ExceptionStorm: return "exception storm";
   }
   return "?";
 }
@@ -43,6 +44,13 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
     void mmio_write(uint64_t, unsigned, uint64_t) override {}
   } open_bus;
   if (auto r = vm->cpu_->map_mmio(kOpenBusPage, kPageSize, open_bus); !r) return r.error();
+  static std::vector<uint8_t> open_bus_code = [] {
+    std::vector<uint8_t> page(kPageSize + kPageSize, 0xff);  // over-allocated to align
+    return page;
+  }();
+  uint8_t* aligned = reinterpret_cast<uint8_t*>(
+      (reinterpret_cast<uintptr_t>(open_bus_code.data()) + kPageSize - 1) & ~uintptr_t(kPageSize - 1));
+  if (auto r = vm->cpu_->map_ram(kOpenBusCodePage, kPageSize, aligned); !r) return r.error();
   vm->cpu_->set_trap_policy(NativeHardware::trap_policy());
   return vm;
 }
@@ -92,6 +100,14 @@ bool Vm::deliver(const Event& ev) {
 bool Vm::raise_exception(uint8_t vector, uint32_t error_code) {
   ++counters_.exceptions_delivered;
   uint64_t rip = cpu_->rip();
+  if (cpu_->instructions_retired() != storm_retired_) {
+    storm_retired_ = cpu_->instructions_retired();
+    storm_count_ = 0;
+  } else if (++storm_count_ >= kExceptionStormLimit) {
+    storm_ = true;
+    log("exception_storm", [&](LogRecord& r) { r.num("vector", vector).num("exceptions", storm_count_); });
+    return false;
+  }
   log("exception", [&](LogRecord& r) {
     r.str("name", vec::mnemonic(vector)).num("vector", vector).num("cpl", cpu_->cpl());
     if (vec::has_error_code(vector)) r.hex("error_code", error_code);
@@ -149,6 +165,11 @@ RunOutcome Vm::run() {
     if (triple_faulted_) {
       out.end = RunEnd::TripleFault;
       out.detail = "triple fault at RIP " + std::to_string(cpu_->rip());
+      return out;
+    }
+    if (storm_) {
+      out.end = RunEnd::ExceptionStorm;
+      out.detail = std::to_string(kExceptionStormLimit) + " exceptions in a row without an instruction retiring";
       return out;
     }
     timers_.fire_due(now_ns());

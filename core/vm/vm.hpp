@@ -27,7 +27,12 @@ struct VmConfig {
   uint64_t rdrand_seed = 0x9e3779b97f4a7c15ull;
 };
 
-enum class RunEnd : uint8_t { Exited, TripleFault, HaltedForever, BudgetExhausted, Stopped, HostError };
+enum class RunEnd : uint8_t { Exited, TripleFault, HaltedForever, BudgetExhausted, Stopped, HostError, ExceptionStorm };
+
+// A handler that faults on its own first instruction loops forever without retiring anything,
+// so neither virtual time nor an instruction budget would end it. Real hardware would spin;
+// hvsim ends the run after this many consecutive exceptions without progress.
+constexpr uint64_t kExceptionStormLimit = 100'000;
 const char* run_end_name(RunEnd e);
 
 struct RunOutcome {
@@ -119,6 +124,9 @@ class Vm : public Platform {
   bool exit_requested_ = false;
   int exit_status_ = 0;
   bool triple_faulted_ = false;
+  uint64_t storm_count_ = 0;
+  uint64_t storm_retired_ = ~0ull;
+  bool storm_ = false;
   uint64_t rng_state_;
   int64_t tsc_offset_ = 0;  // IA32_TSC writes
   VmCounters counters_;
