@@ -35,7 +35,4 @@ class PortBus : public PortIo {
   uint64_t unclaimed_ = 0;
 };
 
-// The MMIO bus: windows of guest-physical space, each a device that sees offsets only.
-class MmioDevice : public MmioHandler {};
-
 }  // namespace hvsim

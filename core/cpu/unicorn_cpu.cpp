@@ -279,7 +279,6 @@ struct UnicornCpu::Impl {
       have += chunk;
     }
     size_t off = 0;
-    ZydisMnemonic last = ZYDIS_MNEMONIC_INVALID;
     while (off < size && off < have) {
       auto insn = decode_instruction(bytes + off, have - off, pc + off);
       b.offsets.push_back(static_cast<uint16_t>(off));
@@ -287,14 +286,12 @@ struct UnicornCpu::Impl {
       if (auto kind = classify_trap(*insn); kind && policy.contains(*kind)) {
         install_site(pc + off);
       }
-      last = insn->mnemonic();
       b.ends_with_branch = insn->info.meta.category == ZYDIS_CATEGORY_COND_BR ||
                            insn->info.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
                            insn->info.meta.category == ZYDIS_CATEGORY_CALL ||
                            insn->info.meta.category == ZYDIS_CATEGORY_RET;
       off += insn->length();
     }
-    (void)last;
     if (b.offsets.empty()) b.offsets.push_back(0);
     b.icount = static_cast<uint16_t>(b.offsets.size());
     ++counters.blocks_scanned;

@@ -57,7 +57,6 @@ class Vm : public Platform {
   GuestRam& ram() { return *ram_; }
   UnicornCpu& cpu() { return *cpu_; }
   const VmConfig& config() const { return config_; }
-  void set_max_instructions_for_test(uint64_t n) { config_.max_instructions = n; }
   const VmCounters& counters() const { return counters_; }
   void set_port_io(PortIo& io) { ports_ = &io; }
   Result<void> map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler);

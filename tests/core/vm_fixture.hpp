@@ -14,8 +14,8 @@ struct FlatVm {
   MachineMemory machine{80ull << 20};
   EventLog log;
   std::unique_ptr<Vm> vm;
-  explicit FlatVm(const std::vector<uint8_t>& code) {
-    auto created = Vm::create(machine, VmConfig{}, log);
+  explicit FlatVm(const std::vector<uint8_t>& code, const VmConfig& config = {}) {
+    auto created = Vm::create(machine, config, log);
     REQUIRE_MESSAGE(created.ok(), (created.ok() ? "" : created.error().message));
     vm = std::move(*created);
     auto loaded = load_flat_guest(*vm, code);

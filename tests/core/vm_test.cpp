@@ -45,8 +45,9 @@ TEST_CASE("Vm: SWAPGS exchanges GS base and KERNEL_GS_BASE") {
 
 TEST_CASE("Vm: an access outside RAM and MMIO reads all ones and is logged") {
   // mov rax, [0x20000000] (512 MiB, beyond 64 MiB of RAM) ; out 0xf4, al
-  FlatVm t({0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x20, 0xe6, 0xf4, 0xeb, 0xfe});
-  t.vm->set_max_instructions_for_test(10);
+  VmConfig config;
+  config.max_instructions = 10;
+  FlatVm t({0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x20, 0xe6, 0xf4, 0xeb, 0xfe}, config);
   auto out = t.vm->run();
   CHECK(out.end == RunEnd::BudgetExhausted);
   CHECK(t.cpu().gpr(Gpr::Rax) == ~0ull);
