@@ -5,16 +5,17 @@
 #include <vector>
 
 #include "core/util/result.hpp"
+#include "core/vm/long_mode_setup.hpp"
 #include "core/vm/vm.hpp"
 
 namespace hvsim {
 
 constexpr uint64_t kFlatLoadAddress = 0x100000;
-constexpr uint64_t kFlatStackTop = 0x80000;
-constexpr uint64_t kFlatIst1Top = 0x70000;
-constexpr uint64_t kFlatPml4 = 0x1000, kFlatPdpt = 0x2000, kFlatPd0 = 0x3000;
-constexpr uint64_t kFlatGdt = 0x7000, kFlatTss = 0x7800;
-constexpr uint16_t kFlatTssSelector = 0x30;
+constexpr uint64_t kFlatStackTop = kSetupStackTop;
+constexpr uint64_t kFlatIst1Top = kSetupIst1Top;
+constexpr uint64_t kFlatPml4 = kSetupPml4, kFlatPdpt = kSetupPdpt, kFlatPd0 = kSetupPd0;
+constexpr uint64_t kFlatGdt = kSetupGdt, kFlatTss = kSetupTss;
+constexpr uint16_t kFlatTssSelector = kSetupTssSelector;
 
 Result<void> load_flat_guest(Vm& vm, const std::vector<uint8_t>& image);
 
