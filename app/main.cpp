@@ -5,7 +5,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "app/flat_machine.hpp"
+#include "app/machine_builder.hpp"
+#include "core/vm/elf_loader.hpp"
 #include "app/state_dump.hpp"
 
 namespace {
@@ -31,18 +32,25 @@ int exit_status_for(hvsim::RunEnd end) {
   return kExitHostError;
 }
 
-int run_flat(const hvsim::FlatOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet) {
+int run_flat(const hvsim::MachineOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet) {
   using namespace hvsim;
   if (engine != "native") {
     std::fprintf(stderr, "hvsim: engine '%s' is not available yet (only 'native')\n", engine.c_str());
     return kExitBadInput;
   }
-  auto image = read_file(opt.image_path, kMaxFlatImage);
+  const bool kernel = !opt.kernel_path.empty();
+  auto image = kernel ? read_file(opt.kernel_path, kMaxKernelBytes) : read_file(opt.image_path, kMaxFlatImage);
   if (!image) {
     std::fprintf(stderr, "hvsim: %s\n", image.error().message.c_str());
     return kExitBadInput;
   }
-  auto machine = build_flat_machine(opt, *image);
+  Result<std::vector<uint8_t>> initrd = std::vector<uint8_t>{};
+  if (!opt.initrd_path.empty()) initrd = read_file(opt.initrd_path, kMaxInitrdBytes);
+  if (!initrd) {
+    std::fprintf(stderr, "hvsim: %s\n", initrd.error().message.c_str());
+    return kExitBadInput;
+  }
+  auto machine = build_machine(opt, *image, *initrd);
   if (!machine) {
     std::fprintf(stderr, "hvsim: %s\n", machine.error().message.c_str());
     return kExitBadInput;
@@ -92,12 +100,16 @@ int main(int argc, char** argv) {
   CLI::App app{"hvsim: an educational hypervisor simulator"};
   app.require_subcommand(1);
 
-  hvsim::FlatOptions opt;
+  hvsim::MachineOptions opt;
   std::string engine = "native", dump_path;
   bool quiet = false;
   auto* run = app.add_subcommand("run", "run a guest");
-  run->add_option("--flat", opt.image_path, "flat 64-bit binary loaded at 0x100000 (docs/flat-guests.md)")
-      ->required();
+  auto* flat = run->add_option("--flat", opt.image_path, "flat 64-bit binary loaded at 0x100000 (docs/flat-guests.md)");
+  auto* kernel = run->add_option("--kernel", opt.kernel_path, "64-bit ELF kernel (docs/boot-protocol.md)");
+  flat->excludes(kernel);
+  kernel->excludes(flat);
+  run->add_option("--initrd", opt.initrd_path, "initial RAM disk handed to the kernel")->needs(kernel);
+  run->add_option("--cmdline", opt.cmdline, "kernel command line")->needs(kernel);
   run->add_option("--engine", engine, "execution engine: native")->default_val("native");
   run->add_option("--log", opt.log_path, "write the event log (JSON Lines) to this file");
   run->add_option("--dump-state", dump_path, "write the final registers as JSON to this file");
@@ -114,6 +126,9 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    if (*run && opt.image_path.empty() && opt.kernel_path.empty()) {
+      throw CLI::RequiredError("--flat or --kernel");
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadInput;
   }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "app/flat_machine.hpp"
+#include "app/machine_builder.hpp"
 
 namespace {
 
@@ -62,8 +62,8 @@ struct HvsimRun {
 };
 
 HvsimRun hvsim_run(const std::vector<uint8_t>& code, bool trap_policy = true) {
-  hvsim::FlatOptions opt;
-  auto m = hvsim::build_flat_machine(opt, code);
+  hvsim::MachineOptions opt;
+  auto m = hvsim::build_machine(opt, code);
   if (!m) {
     std::fprintf(stderr, "bench: %s\n", m.error().message.c_str());
     std::exit(1);

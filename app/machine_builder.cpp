@@ -1,8 +1,9 @@
-#include "app/flat_machine.hpp"
+#include "app/machine_builder.hpp"
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/vm/elf_loader.hpp"
 #include "core/vm/flat_loader.hpp"
 
 namespace hvsim {
@@ -27,8 +28,9 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_byt
   return data;
 }
 
-Result<std::unique_ptr<FlatMachine>> build_flat_machine(const FlatOptions& opt, const std::vector<uint8_t>& image) {
-  auto m = std::make_unique<FlatMachine>();
+Result<std::unique_ptr<Machine>> build_machine(const MachineOptions& opt, const std::vector<uint8_t>& image,
+                                               const std::vector<uint8_t>& initrd) {
+  auto m = std::make_unique<Machine>();
   m->machine = std::make_unique<MachineMemory>(opt.ram_bytes + (16ull << 20));
   if (opt.log_path.empty()) {
     m->log = std::make_unique<EventLog>();
@@ -51,7 +53,17 @@ Result<std::unique_ptr<FlatMachine>> build_flat_machine(const FlatOptions& opt, 
   m->ports.attach(0xf0, 4, *m->timer, 0);
   m->ports.attach(0xf8, 1, *m->timer, 8);
   m->vm->set_port_io(m->ports);
-  if (auto r = load_flat_guest(*m->vm, image); !r) return r.error();
+  if (opt.kernel_path.empty()) {
+    if (auto r = load_flat_guest(*m->vm, image); !r) return r.error();
+  } else {
+    KernelBoot boot;
+    boot.initrd = initrd;
+    boot.cmdline = opt.cmdline;
+    boot.devices = {{HVSIM_DEVICE_UART16550, 0x3f8, 8, 0},
+                    {HVSIM_DEVICE_DEBUG_EXIT, 0xf4, 1, 0},
+                    {HVSIM_DEVICE_TEST_TIMER, 0xf0, 9, 0}};
+    if (auto r = load_elf_kernel(*m->vm, image, boot); !r) return r.error();
+  }
   return m;
 }
 

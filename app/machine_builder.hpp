@@ -1,5 +1,6 @@
 #pragma once
-// A VM wired with the flat-guest devices: COM1 console, debug exit, test interval timer.
+// A VM wired with the platform devices (COM1 console, debug exit, test interval timer) and a
+// guest loaded into it: a flat binary or an ELF kernel with its initrd and command line.
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +13,7 @@
 
 namespace hvsim {
 
-struct FlatMachine {
+struct Machine {
   std::unique_ptr<MachineMemory> machine;
   std::unique_ptr<EventLog> log;
   std::unique_ptr<Vm> vm;
@@ -22,15 +23,19 @@ struct FlatMachine {
   std::unique_ptr<IntervalTimer> timer;
 };
 
-struct FlatOptions {
-  std::string image_path;
+struct MachineOptions {
+  std::string image_path;   // flat binary, when kernel_path is empty
+  std::string kernel_path;  // ELF kernel (docs/boot-protocol.md)
+  std::string initrd_path;
+  std::string cmdline;
   std::string log_path;  // empty: count events only
   uint64_t max_instructions = 0;
   uint64_t ram_bytes = 64ull << 20;
 };
 
-Result<std::unique_ptr<FlatMachine>> build_flat_machine(const FlatOptions& options,
-                                                        const std::vector<uint8_t>& image);
+// `image` is the flat binary or the kernel ELF; `initrd` may be empty.
+Result<std::unique_ptr<Machine>> build_machine(const MachineOptions& options, const std::vector<uint8_t>& image,
+                                               const std::vector<uint8_t>& initrd = {});
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes);
 
 }  // namespace hvsim
