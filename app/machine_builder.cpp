@@ -56,12 +56,16 @@ Result<std::unique_ptr<Machine>> build_machine(const MachineOptions& opt, const 
   if (opt.kernel_path.empty()) {
     if (auto r = load_flat_guest(*m->vm, image); !r) return r.error();
   } else {
+    m->apic = std::make_unique<LocalApic>(*m->vm);
+    if (auto r = m->vm->map_mmio(kLocalApicBase, kLocalApicSize, *m->apic); !r) return r.error();
+    m->vm->set_interrupt_controller(*m->apic);
     KernelBoot boot;
     boot.initrd = initrd;
     boot.cmdline = opt.cmdline;
     boot.devices = {{HVSIM_DEVICE_UART16550, 0x3f8, 8, 0},
                     {HVSIM_DEVICE_DEBUG_EXIT, 0xf4, 1, 0},
-                    {HVSIM_DEVICE_TEST_TIMER, 0xf0, 9, 0}};
+                    {HVSIM_DEVICE_TEST_TIMER, 0xf0, 9, 0},
+                    {HVSIM_DEVICE_LOCAL_APIC, kLocalApicBase, kLocalApicSize, 0}};
     if (auto r = load_elf_kernel(*m->vm, image, boot); !r) return r.error();
   }
   return m;

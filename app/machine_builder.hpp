@@ -8,6 +8,7 @@
 #include "core/vm/vm.hpp"
 #include "devices/debug_exit.hpp"
 #include "devices/interval_timer.hpp"
+#include "devices/local_apic.hpp"
 #include "devices/port_bus.hpp"
 #include "devices/uart16550.hpp"
 
@@ -21,6 +22,7 @@ struct Machine {
   std::unique_ptr<Uart16550> uart;
   std::unique_ptr<DebugExit> debug_exit;
   std::unique_ptr<IntervalTimer> timer;
+  std::unique_ptr<LocalApic> apic;  // kernels only: flat guests keep the simple pending set
 };
 
 struct MachineOptions {

@@ -25,6 +25,43 @@ class Platform {
   virtual void raise_interrupt(uint8_t vector) = 0;
   virtual void request_exit(int status) = 0;
   virtual void console_output(char c) = 0;
+  // The task-priority class, which the CPU holds as CR8 (a local APIC's TPR[7:4]).
+  virtual uint8_t task_priority_class() const = 0;
+  virtual void set_task_priority_class(uint8_t cls) = 0;
+};
+
+// Where external interrupts wait for the CPU. The VM asks it for the vector to deliver and
+// tells it when one was delivered; a local APIC adds in-service tracking and EOI.
+class InterruptController {
+ public:
+  virtual ~InterruptController() = default;
+  virtual void raise(uint8_t vector) = 0;
+  // The vector the CPU should take now, given its task-priority class (CR8), or -1.
+  virtual int deliverable(uint8_t task_priority_class) const = 0;
+  // The CPU took `vector` (it is now in service).
+  virtual void acknowledge(uint8_t vector) = 0;
+};
+
+// The controller of a VM without an APIC (flat guests): a pending set, nothing in service, so
+// only the TPR holds interrupts back.
+class PendingVectors : public InterruptController {
+ public:
+  void raise(uint8_t vector) override {
+    if (vector >= 32) pending_[vector / 64] |= 1ull << (vector % 64);
+  }
+  int deliverable(uint8_t tpr_class) const override {
+    for (int w = 3; w >= 0; --w) {
+      if (pending_[w]) {
+        int v = w * 64 + 63 - __builtin_clzll(pending_[w]);
+        return (v >> 4) > tpr_class ? v : -1;
+      }
+    }
+    return -1;
+  }
+  void acknowledge(uint8_t vector) override { pending_[vector / 64] &= ~(1ull << (vector % 64)); }
+
+ private:
+  uint64_t pending_[4] = {};
 };
 
 }  // namespace hvsim

@@ -67,7 +67,7 @@ uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb) { return 
 void Vm::cancel_timer(uint64_t id) { timers_.cancel(id); }
 void Vm::raise_interrupt(uint8_t vector) {
   if (vector < 32) return;  // vectors 0-31 are exceptions; an interrupt controller never sends them
-  pending_[vector / 64] |= 1ull << (vector % 64);
+  irq_->raise(vector);
 }
 void Vm::request_exit(int status) {
   exit_requested_ = true;
@@ -124,15 +124,8 @@ uint64_t Vm::next_random() {
   return s * 0x2545f4914f6cdd1dull;
 }
 
-int Vm::highest_pending() const {
-  for (int w = 3; w >= 0; --w) {
-    if (pending_[w]) return w * 64 + 63 - __builtin_clzll(pending_[w]);
-  }
-  return -1;
-}
-
 void Vm::try_inject_interrupt() {
-  int v = highest_pending();
+  int v = irq_->deliverable(static_cast<uint8_t>(cpu_->cr(8)));
   linear_->invalidate_control();
   if (v < 0 || !(cpu_->rflags() & rflags::IF)) return;
   if (cpu_->interrupt_shadow()) {
@@ -141,9 +134,7 @@ void Vm::try_inject_interrupt() {
     if (!emulated_since_run_ && !halted_) return;
     cpu_->end_interrupt_shadow();
   }
-  // The TPR (CR8) holds back interrupts whose priority class is not above it.
-  if (static_cast<uint64_t>(v >> 4) <= cpu_->cr(8)) return;
-  pending_[v / 64] &= ~(1ull << (v % 64));
+  irq_->acknowledge(static_cast<uint8_t>(v));
   halted_ = false;
   ++counters_.interrupts_delivered;
   log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });

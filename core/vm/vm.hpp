@@ -69,6 +69,10 @@ class Vm : public Platform {
   uint64_t arm_timer(uint64_t deadline_ns, std::function<void()> cb) override;
   void cancel_timer(uint64_t id) override;
   void raise_interrupt(uint8_t vector) override;
+  uint8_t task_priority_class() const override { return static_cast<uint8_t>(cpu_->cr(8)); }
+  void set_task_priority_class(uint8_t cls) override { cpu_->set_cr(8, cls & 0xf); }
+  // Replaces the built-in pending set (a local APIC, for kernels).
+  void set_interrupt_controller(InterruptController& ic) { irq_ = &ic; }
   void request_exit(int status) override;
   void console_output(char c) override;
 
@@ -105,7 +109,6 @@ class Vm : public Platform {
   bool handle_stop(const StopReason& stop, RunOutcome& out);
   bool handle_trap(const StopReason& stop, RunOutcome& out);
   void try_inject_interrupt();
-  int highest_pending() const;
 
   VmConfig config_;
   EventLog& log_;
@@ -117,7 +120,8 @@ class Vm : public Platform {
   std::function<void(char)> console_;
   TimerQueue timers_;
   uint64_t idle_ns_ = 0;
-  uint64_t pending_[4] = {};  // external interrupt vectors waiting for delivery
+  PendingVectors builtin_irq_;
+  InterruptController* irq_ = &builtin_irq_;
   bool halted_ = false;
   bool emulated_since_run_ = false;  // the last stop was a trap point the VMM emulated
   bool exit_requested_ = false;

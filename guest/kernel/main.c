@@ -1,72 +1,62 @@
-/* The first slice of hvsim's guest kernel (issue 3): boots through the hvsim boot protocol,
- * reports what the loader handed it on the console, and powers off. Processes, paging,
- * interrupts and the programs come next. */
-#include <stdint.h>
+/* hvsim's guest kernel (issue 3), first steps: boots through the hvsim boot protocol, reports
+ * what the loader handed it, installs its IDT, runs the local APIC timer for a few ticks and
+ * powers off. Processes, paging, system calls and the programs come next. */
+#include "kernel.h"
 
-#include "boot_info.h"
-
-static uint16_t uart_port = 0x3f8;
-static uint16_t exit_port = 0xf4;
-
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) {
-  uint8_t v;
-  __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-  return v;
-}
-
-static void putc(char c) {
-  while (!(inb(uart_port + 5) & 0x20)) {
-  }
-  outb(uart_port, (uint8_t)c);
-}
-static void puts(const char* s) {
-  while (*s) putc(*s++);
-}
-static void putdec(uint64_t v) {
-  char buf[21];
-  int i = 20;
-  buf[i] = 0;
-  do {
-    buf[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  puts(buf + i);
-}
-
-static __attribute__((noreturn)) void power_off(uint8_t status) {
-  outb(exit_port, status);
-  for (;;) __asm__ volatile("cli; hlt");
-}
-
-static const void* phys(uint64_t pa) { return (const void*)(pa + HVSIM_KERNEL_VIRT_OFFSET); }
+#define BOOT_TICKS 10
+#define TICK_NS 100000 /* APIC timer period in virtual ns (divide by 1 at the nominal 1 GHz) */
 
 void kmain(uint64_t boot_info_pa) {
-  const struct hvsim_boot_info* bi = phys(boot_info_pa);
+  const struct hvsim_boot_info* bi = phys_to_virt(boot_info_pa);
   if (bi->magic != HVSIM_BOOT_MAGIC || bi->version != HVSIM_BOOT_VERSION || bi->size != sizeof *bi) {
-    puts("kernel: bad boot info\n");
+    kputs("kernel: bad boot info\n");
     power_off(1);
   }
+  uint64_t apic_base = 0;
   for (uint32_t i = 0; i < bi->device_count && i < HVSIM_BOOT_MAX_DEVICES; ++i) {
-    if (bi->devices[i].type == HVSIM_DEVICE_UART16550) uart_port = (uint16_t)bi->devices[i].base;
-    if (bi->devices[i].type == HVSIM_DEVICE_DEBUG_EXIT) exit_port = (uint16_t)bi->devices[i].base;
+    const struct hvsim_device* d = &bi->devices[i];
+    if (d->type == HVSIM_DEVICE_UART16550) console_init((uint16_t)d->base);
+    if (d->type == HVSIM_DEVICE_DEBUG_EXIT) debug_exit_port = (uint16_t)d->base;
+    if (d->type == HVSIM_DEVICE_LOCAL_APIC) apic_base = d->base;
   }
   uint64_t usable = 0;
   for (uint32_t i = 0; i < bi->region_count && i < HVSIM_BOOT_MAX_REGIONS; ++i) {
     if (bi->regions[i].type == HVSIM_REGION_USABLE) usable += bi->regions[i].length;
   }
-  puts("kernel: booted with command line \"");
-  puts(phys(bi->cmdline_addr));
-  puts("\"\nkernel: ");
-  putdec(bi->ram_size >> 20);
-  puts(" MiB RAM, ");
-  putdec(usable >> 10);
-  puts(" KiB usable in ");
-  putdec(bi->region_count);
-  puts(" regions, ");
-  putdec(bi->device_count);
-  puts(" devices, initrd of ");
-  putdec(bi->initrd_size);
-  puts(" bytes\n");
+  kputs("kernel: booted with command line \"");
+  kputs(phys_to_virt(bi->cmdline_addr));
+  kputs("\"\nkernel: ");
+  kputdec(bi->ram_size >> 20);
+  kputs(" MiB RAM, ");
+  kputdec(usable >> 10);
+  kputs(" KiB usable in ");
+  kputdec(bi->region_count);
+  kputs(" regions, ");
+  kputdec(bi->device_count);
+  kputs(" devices, initrd of ");
+  kputdec(bi->initrd_size);
+  kputs(" bytes\n");
+
+  idt_init();
+  const char* cmdline = phys_to_virt(bi->cmdline_addr);
+  static const char panic_test[] = "panic-test";
+  int i = 0;
+  while (panic_test[i] && cmdline[i] == panic_test[i]) ++i;
+  if (!panic_test[i] && !cmdline[i]) __asm__ volatile("ud2"); /* exercises the panic path */
+  if (!apic_base) {
+    kputs("kernel: no local APIC\n");
+    power_off(2);
+  }
+  apic_init(apic_base);
+  uint64_t start = rdtsc();
+  apic_timer_periodic(TICK_NS);
+  __asm__ volatile("sti");
+  while (timer_ticks < BOOT_TICKS) __asm__ volatile("hlt");
+  __asm__ volatile("cli");
+  kputs("kernel: ");
+  kputdec(timer_ticks);
+  kputs(" timer ticks in ");
+  kputdec(rdtsc() - start);
+  kputs(" ns of virtual time\n");
   power_off(0);
 }

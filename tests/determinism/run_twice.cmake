@@ -7,6 +7,7 @@
 #   MIN_RECORDS     the log must have at least this many records (default 1; 0 for a guest
 #                   whose run logs nothing, see docs/flat-guests.md "Outputs")
 #   EXTRA_ARGS      more hvsim run options, separated by '|'
+#   GUEST_FLAG      how GUEST is given to hvsim run: --flat (default) or --kernel
 #   RUN_TIMEOUT     seconds per run (default 60)
 #   B_WITHOUT_LOG   ON: the second run writes no event log (hvsim only counts events then);
 #                   the runs must still end with the same registers, output and counters,
@@ -24,6 +25,9 @@ if(NOT DEFINED EXPECT_STATUS)
 endif()
 if(NOT DEFINED MIN_RECORDS)
   set(MIN_RECORDS 1)
+endif()
+if(NOT DEFINED GUEST_FLAG)
+  set(GUEST_FLAG --flat)
 endif()
 if(NOT DEFINED RUN_TIMEOUT)
   set(RUN_TIMEOUT 60)
@@ -49,7 +53,7 @@ foreach(run a b)
     set(with_log OFF)
   endif()
   execute_process(
-    COMMAND "${HVSIM}" run --flat "${GUEST}" ${log_args} --dump-state "${state}" ${extra}
+    COMMAND "${HVSIM}" run ${GUEST_FLAG} "${GUEST}" ${log_args} --dump-state "${state}" ${extra}
     OUTPUT_VARIABLE out_${run}
     ERROR_VARIABLE err_${run}
     RESULT_VARIABLE status

@@ -10,21 +10,9 @@
 
 using namespace hvsim;
 
-namespace {
-struct FakePlatform : Platform {
-  uint64_t now = 0;
-  TimerQueue timers;
-  std::string console;
-  std::vector<uint8_t> irqs;
-  int exit_status = -1;
-  uint64_t now_ns() const override { return now; }
-  uint64_t arm_timer(uint64_t d, std::function<void()> cb) override { return timers.arm(d, std::move(cb)); }
-  void cancel_timer(uint64_t id) override { timers.cancel(id); }
-  void raise_interrupt(uint8_t v) override { irqs.push_back(v); }
-  void request_exit(int s) override { exit_status = s; }
-  void console_output(char c) override { console += c; }
-};
-}  // namespace
+#include "fake_platform.hpp"
+
+using hvsim::test::FakePlatform;
 
 TEST_CASE("PortBus: devices see offsets in their window; overlaps are refused") {
   FakePlatform p;
