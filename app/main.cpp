@@ -2,10 +2,13 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "app/initrd.hpp"
 #include "app/machine_builder.hpp"
+#include "app/scenario.hpp"
 #include "core/vm/elf_loader.hpp"
 #include "app/state_dump.hpp"
 
@@ -32,7 +35,10 @@ int exit_status_for(hvsim::RunEnd end) {
   return kExitHostError;
 }
 
-int run_flat(const hvsim::MachineOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet) {
+// Runs one guest; its console goes to stdout (and into `console` when given), hvsim's own
+// messages to stderr. Returns hvsim's exit status (docs/flat-guests.md).
+int run_guest(const hvsim::MachineOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet,
+              const std::vector<uint8_t>* initrd_bytes = nullptr, std::string* console = nullptr) {
   using namespace hvsim;
   if (engine != "native") {
     std::fprintf(stderr, "hvsim: engine '%s' is not available yet (only 'native')\n", engine.c_str());
@@ -44,7 +50,7 @@ int run_flat(const hvsim::MachineOptions& opt, const std::string& engine, const 
     std::fprintf(stderr, "hvsim: %s\n", image.error().message.c_str());
     return kExitBadInput;
   }
-  Result<std::vector<uint8_t>> initrd = std::vector<uint8_t>{};
+  Result<std::vector<uint8_t>> initrd = initrd_bytes ? *initrd_bytes : std::vector<uint8_t>{};
   if (!opt.initrd_path.empty()) initrd = read_file(opt.initrd_path, kMaxInitrdBytes);
   if (!initrd) {
     std::fprintf(stderr, "hvsim: %s\n", initrd.error().message.c_str());
@@ -58,7 +64,11 @@ int run_flat(const hvsim::MachineOptions& opt, const std::string& engine, const 
   Vm& vm = *(*machine)->vm;
   // Line-buffered: a guest that hangs or is killed still shows what it printed.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  vm.set_console([](char c) { std::fputc(c, stdout); });
+  constexpr size_t kConsoleCapture = 16u << 20;
+  vm.set_console([console](char c) {
+    std::fputc(c, stdout);
+    if (console && console->size() < kConsoleCapture) console->push_back(c);
+  });
   RunOutcome out = vm.run();
   std::fflush(stdout);
   if (!dump_path.empty()) {
@@ -94,6 +104,52 @@ int run_flat(const hvsim::MachineOptions& opt, const std::string& engine, const 
   return status;
 }
 
+std::string build_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+int run_scenario(const std::string& path, const std::string& engine_override, hvsim::MachineOptions opt,
+                 const std::string& dump_path, bool quiet) {
+  using namespace hvsim;
+  auto scenario = load_scenario(path, build_dir());
+  if (!scenario) {
+    std::fprintf(stderr, "hvsim: %s\n", scenario.error().message.c_str());
+    return kExitBadInput;
+  }
+  const Scenario& s = *scenario;
+  opt.kernel_path = s.kernel;
+  opt.cmdline = s.cmdline;
+  opt.ram_bytes = s.memory_mib << 20;
+  if (!opt.max_instructions) opt.max_instructions = s.max_instructions;
+  std::vector<uint8_t> initrd;
+  if (!s.programs.empty()) {
+    auto files = initrd_files_from_paths(s.programs);
+    if (!files) {
+      std::fprintf(stderr, "hvsim: scenario '%s': %s\n", path.c_str(), files.error().message.c_str());
+      return kExitBadInput;
+    }
+    auto packed = pack_initrd(*files);
+    if (!packed) {
+      std::fprintf(stderr, "hvsim: scenario '%s': %s\n", path.c_str(), packed.error().message.c_str());
+      return kExitBadInput;
+    }
+    initrd = std::move(*packed);
+  }
+  std::string console;
+  const std::string engine = engine_override.empty() ? s.engine : engine_override;
+  int status = run_guest(opt, engine, dump_path, quiet, &initrd, &console);
+  if (status == kExitBadInput && console.empty()) return status;
+  ScenarioVerdict v = check_scenario(s, status, console);
+  if (v.passed) {
+    std::fprintf(stderr, "hvsim: scenario %s passed (engine %s)\n", s.name.c_str(), engine.c_str());
+    return 0;
+  }
+  for (const auto& f : v.failures) std::fprintf(stderr, "hvsim: scenario %s failed: %s\n", s.name.c_str(), f.c_str());
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,16 +157,19 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   hvsim::MachineOptions opt;
-  std::string engine = "native", dump_path;
+  std::string engine, dump_path, scenario_path;
   bool quiet = false;
-  auto* run = app.add_subcommand("run", "run a guest");
+  auto* run = app.add_subcommand("run", "run a scenario, a kernel or a flat guest");
+  auto* scenario = run->add_option("scenario", scenario_path, "scenario file (scenarios/*.toml, docs/scenarios.md)");
   auto* flat = run->add_option("--flat", opt.image_path, "flat 64-bit binary loaded at 0x100000 (docs/flat-guests.md)");
   auto* kernel = run->add_option("--kernel", opt.kernel_path, "64-bit ELF kernel (docs/boot-protocol.md)");
   flat->excludes(kernel);
   kernel->excludes(flat);
+  scenario->excludes(flat);
+  scenario->excludes(kernel);
   run->add_option("--initrd", opt.initrd_path, "initial RAM disk handed to the kernel")->needs(kernel);
   run->add_option("--cmdline", opt.cmdline, "kernel command line")->needs(kernel);
-  run->add_option("--engine", engine, "execution engine: native")->default_val("native");
+  run->add_option("--engine", engine, "execution engine: native (default: the scenario's, else native)");
   run->add_option("--log", opt.log_path, "write the event log (JSON Lines) to this file");
   run->add_option("--dump-state", dump_path, "write the final registers as JSON to this file");
   run->add_option("--max-instructions", opt.max_instructions,
@@ -126,14 +185,15 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    if (*run && opt.image_path.empty() && opt.kernel_path.empty()) {
+    if (*run && opt.image_path.empty() && opt.kernel_path.empty() && scenario_path.empty()) {
       throw CLI::RequiredError("--flat or --kernel");
     }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadInput;
   }
   try {
-    if (*run) return run_flat(opt, engine, dump_path, quiet);
+    if (*run && !scenario_path.empty()) return run_scenario(scenario_path, engine, opt, dump_path, quiet);
+    if (*run) return run_guest(opt, engine.empty() ? "native" : engine, dump_path, quiet);
     if (*verify) {
       auto r = hvsim::verify_log_chain(log_file);
       if (!r) {
