@@ -11,7 +11,7 @@ packages=(
   libzydis-dev libzycore-dev doctest-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libimgui-dev libglfw3-dev libgl-dev mesa-utils xvfb xauth
-  libzstd-dev libssl-dev libstb-dev libbenchmark-dev
+  libzstd-dev libssl-dev libstb-dev libbenchmark-dev cpio
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

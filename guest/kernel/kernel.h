@@ -26,6 +26,34 @@ void idt_init(void);
 void interrupt_dispatch(struct interrupt_frame* f);
 extern volatile uint64_t timer_ticks;
 
+/* memory.c */
+#define PHYS_MAP_BASE 0xffff800000000000ull /* direct map of physical memory */
+#define PML4_INDEX(va) (((va) >> 39) & 0x1ff)
+#define PTE_P 0x1ull
+#define PTE_W 0x2ull
+#define PTE_U 0x4ull
+#define PTE_PS 0x80ull
+#define PTE_NX (1ull << 63)
+void memory_init(const struct hvsim_boot_info* bi);
+void* phys_ptr(uint64_t pa); /* a pointer to physical memory, before and after memory_init */
+uint64_t frame_alloc(void);  /* a zeroed 4 KiB frame, 0 when memory is exhausted */
+void frame_free(uint64_t pa);
+uint64_t frames_free(void);
+extern uint64_t kernel_cr3;
+
+/* gdt.c */
+void gdt_init(void);
+
+/* initrd.c */
+struct initrd_file {
+  const char* name;
+  const uint8_t* data;
+  uint64_t size;
+};
+/* Calls `visit` for each regular file of a cpio newc archive; returns the number of files, or
+ * -1 when the archive is malformed (the same rules as hvsim's app/initrd.cpp). */
+int initrd_for_each(const uint8_t* archive, uint64_t size, void (*visit)(const struct initrd_file*));
+
 /* apic.c */
 #define TIMER_VECTOR 0x20
 #define SPURIOUS_VECTOR 0xff
@@ -44,6 +72,6 @@ static inline uint64_t rdtsc(void) {
   __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
   return ((uint64_t)hi << 32) | lo;
 }
-static inline const void* phys_to_virt(uint64_t pa) { return (const void*)(pa + HVSIM_KERNEL_VIRT_OFFSET); }
+static inline const void* phys_to_virt(uint64_t pa) { return phys_ptr(pa); }
 
 #endif

@@ -1,10 +1,19 @@
 /* hvsim's guest kernel (issue 3), first steps: boots through the hvsim boot protocol, reports
- * what the loader handed it, installs its IDT, runs the local APIC timer for a few ticks and
- * powers off. Processes, paging, system calls and the programs come next. */
+ * what the loader handed it, takes over memory (frame allocator, its own page tables, GDT and
+ * TSS), lists the initrd, installs its IDT, runs the local APIC timer for a few ticks and
+ * powers off. Processes, system calls and the programs come next. */
 #include "kernel.h"
 
 #define BOOT_TICKS 10
 #define TICK_NS 100000 /* APIC timer period in virtual ns (divide by 1 at the nominal 1 GHz) */
+
+static void list_file(const struct initrd_file* f) {
+  kputs("initrd: ");
+  kputs(f->name);
+  kputs(" (");
+  kputdec(f->size);
+  kputs(" bytes)\n");
+}
 
 void kmain(uint64_t boot_info_pa) {
   const struct hvsim_boot_info* bi = phys_to_virt(boot_info_pa);
@@ -37,8 +46,23 @@ void kmain(uint64_t boot_info_pa) {
   kputdec(bi->initrd_size);
   kputs(" bytes\n");
 
+  /* Copy what is needed from the boot info: memory_init moves the kernel to its own tables. */
+  uint64_t initrd_addr = bi->initrd_addr, initrd_size = bi->initrd_size, cmdline_addr = bi->cmdline_addr;
+  memory_init(bi);
+  gdt_init();
+  kputs("kernel: own page tables and GDT loaded, ");
+  kputdec(frames_free());
+  kputs(" frames free\n");
+  if (initrd_size) {
+    int n = initrd_for_each(phys_ptr(initrd_addr), initrd_size, list_file);
+    if (n < 0) {
+      kputs("kernel: malformed initrd\n");
+      power_off(4);
+    }
+  }
+
   idt_init();
-  const char* cmdline = phys_to_virt(bi->cmdline_addr);
+  const char* cmdline = phys_ptr(cmdline_addr);
   static const char panic_test[] = "panic-test";
   int i = 0;
   while (panic_test[i] && cmdline[i] == panic_test[i]) ++i;
@@ -47,7 +71,7 @@ void kmain(uint64_t boot_info_pa) {
     kputs("kernel: no local APIC\n");
     power_off(2);
   }
-  apic_init(apic_base);
+  apic_init((uint64_t)phys_ptr(apic_base));
   uint64_t start = rdtsc();
   apic_timer_periodic(TICK_NS);
   __asm__ volatile("sti");
