@@ -92,6 +92,10 @@ struct UnicornCpu::Impl {
   std::atomic<uint64_t> limit{0};
   std::atomic<bool> stop_requested{false};
   Cause cause = Cause::None;
+  // Where a stop we asked for took effect. Unicorn does not write RIP back when a block-hook
+  // stop exits a chained block while code hooks exist (cpu_tb_exec skips
+  // synchronize_from_tb then), so RIP would be stale: we set it from here.
+  uint64_t stop_pc = 0;
   uint8_t exception_vector = 0;
   TrapKind trap = TrapKind::Count;
   Instruction trap_insn;
@@ -335,6 +339,7 @@ struct UnicornCpu::Impl {
   [[gnu::noinline]] static void block_slow_path(uc_engine* uc, uint64_t pc, uint32_t size, Impl* s) {
     if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
       s->cause = s->stop_requested.load() ? Cause::StopRequested : Cause::Budget;
+      s->stop_pc = pc;
       uc_emu_stop(uc);
       return;
     }
@@ -357,6 +362,7 @@ struct UnicornCpu::Impl {
         if (!s->pending_invalidate.empty() || s->pending_flush_tlb) {
           // New trap sites need retranslation; restart before this block runs.
           s->cause = Cause::Rescan;
+          s->stop_pc = pc;
           uc_emu_stop(uc);
           return;
         }
@@ -376,6 +382,7 @@ struct UnicornCpu::Impl {
     const SiteInfo* site = s->site_at(addr);
     if (!site || !site->kind || !s->policy.contains(*site->kind)) return;
     s->cause = Cause::TrapPoint;
+    s->stop_pc = addr;
     s->trap = *site->kind;
     s->trap_insn = site->insn;
     uc_emu_stop(uc);
@@ -579,6 +586,10 @@ StopReason UnicornCpu::run(uint64_t budget) {
     uc_reg_read(s.uc, UC_X86_REG_RIP, &start);
     const uint64_t until = until_for(start);
     uc_err err = uc_emu_start(s.uc, start, until, 0, 0);
+    if (s.cause == Cause::Budget || s.cause == Cause::StopRequested || s.cause == Cause::Rescan ||
+        s.cause == Cause::TrapPoint) {
+      uc_reg_write(s.uc, UC_X86_REG_RIP, &s.stop_pc);
+    }
     r.rip = s.reg(UC_X86_REG_RIP);
     if (err == UC_ERR_OK && s.cause == Cause::None && !s.invalid_opcode && r.rip == until) {
       continue;  // the guest reached our `until` address: go on from there

@@ -54,6 +54,10 @@ struct initrd_file {
  * -1 when the archive is malformed (the same rules as hvsim's app/initrd.cpp). */
 int initrd_for_each(const uint8_t* archive, uint64_t size, void (*visit)(const struct initrd_file*));
 
+/* process.c */
+void syscall_init(void);
+__attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf, uint64_t size);
+
 /* apic.c */
 #define TIMER_VECTOR 0x20
 #define SPURIOUS_VECTOR 0xff

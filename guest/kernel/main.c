@@ -7,7 +7,13 @@
 #define BOOT_TICKS 10
 #define TICK_NS 100000 /* APIC timer period in virtual ns (divide by 1 at the nominal 1 GHz) */
 
+static struct initrd_file init_program;
+
 static void list_file(const struct initrd_file* f) {
+  const char* want = "init";
+  const char* n = f->name;
+  while (*want && *n == *want) ++n, ++want;
+  if (!*want && !*n) init_program = *f;
   kputs("initrd: ");
   kputs(f->name);
   kputs(" (");
@@ -82,5 +88,10 @@ void kmain(uint64_t boot_info_pa) {
   kputs(" timer ticks in ");
   kputdec(rdtsc() - start);
   kputs(" ns of virtual time\n");
+  if (init_program.name) {
+    syscall_init();
+    kputs("kernel: starting init\n");
+    run_program(init_program.name, init_program.data, init_program.size);
+  }
   power_off(0);
 }

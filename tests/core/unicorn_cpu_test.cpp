@@ -149,3 +149,25 @@ TEST_CASE("UnicornCpu: code rewritten after it was translated is rescanned for t
   CHECK(t.cpu().instructions_retired() == 6);  // call nop nop ret mov call
   CHECK(t.cpu().counters().code_invalidations >= 1);
 }
+
+TEST_CASE("UnicornCpu: a budget stop inside a chained loop reports the block it stopped before") {
+  // rdtsc (a trap site: code hooks exist) ; call f ; call f ; jmp $
+  // f: mov ecx, 100000 ; loop: dec ecx ; jnz loop ; ret
+  // In the second call every block is chained from f's entry, whose address is the last RIP
+  // Unicorn wrote back; with code hooks present Unicorn does not write RIP back when a
+  // block-hook stop leaves a chained block, so the adapter must (found by the guest kernel).
+  FlatVm t({0x0f, 0x31, 0xe8, 0x07, 0x00, 0x00, 0x00, 0xe8, 0x02, 0x00, 0x00, 0x00, 0xeb, 0xfe,
+            0xb9, 0xa0, 0x86, 0x01, 0x00, 0xff, 0xc9, 0x75, 0xfc, 0xc3});
+  REQUIRE(t.cpu().run(1000).kind == StopKind::TrapPoint);
+  t.cpu().set_rip(0x100002);
+  StopReason s = t.cpu().run(250000);  // the first call takes ~200,000 instructions
+  REQUIRE(s.kind == StopKind::BudgetExhausted);
+  CHECK(s.rip == 0x100013);  // the loop block, not f's entry
+  CHECK(t.cpu().rip() == 0x100013);
+  uint64_t rcx = t.cpu().gpr(Gpr::Rcx);
+  CHECK(rcx > 0);
+  CHECK(rcx < 100000);
+  for (int i = 0; i < 100 && t.cpu().rip() != 0x10000c; ++i) t.cpu().run(10000);
+  CHECK(t.cpu().rip() == 0x10000c);
+  CHECK(t.cpu().gpr(Gpr::Rcx) == 0);
+}
