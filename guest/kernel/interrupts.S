@@ -1,4 +1,4 @@
-/* Interrupt and exception entry: one stub per vector pushes a dummy error code where the CPU
+/* Interrupt and exception entry: one routine per vector pushes a dummy error code where the CPU
  * pushes none, then the vector, saves the general registers and calls interrupt_dispatch
  * with a pointer to the frame (struct interrupt_frame in kernel.h). */
         .altmacro

@@ -1,4 +1,4 @@
-/* The IDT: every vector goes to its stub in interrupts.S, then here. A kernel exception is
+/* The IDT: every vector goes to its entry routine in interrupts.S, then here. A kernel exception is
  * fatal (panic with a register dump); the APIC timer counts ticks. */
 #include "kernel.h"
 
