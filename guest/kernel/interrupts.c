@@ -57,7 +57,10 @@ static __attribute__((noreturn)) void panic(const struct interrupt_frame* f) {
 }
 
 void interrupt_dispatch(struct interrupt_frame* f) {
-  if (f->vector < 32) panic(f);
+  if (f->vector < 32) {
+    if ((f->cs & 3) == 3) process_fault(f);
+    panic(f);
+  }
   if (f->vector == TIMER_VECTOR) {
     ++timer_ticks;
     apic_eoi();

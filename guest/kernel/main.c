@@ -8,9 +8,10 @@
 #define TICK_NS 100000 /* APIC timer period in virtual ns (divide by 1 at the nominal 1 GHz) */
 
 static struct initrd_file init_program;
+static char first_program[64] = "init"; /* the first word of the command line */
 
 static void list_file(const struct initrd_file* f) {
-  const char* want = "init";
+  const char* want = first_program;
   const char* n = f->name;
   while (*want && *n == *want) ++n, ++want;
   if (!*want && !*n) init_program = *f;
@@ -59,6 +60,16 @@ void kmain(uint64_t boot_info_pa) {
   kputs("kernel: own page tables and GDT loaded, ");
   kputdec(frames_free());
   kputs(" frames free\n");
+  {
+    /* The first program to run is named by the first word of the command line. */
+    const char* c = phys_ptr(cmdline_addr);
+    unsigned len = 0;
+    while (c[len] && c[len] != ' ' && len + 1 < sizeof first_program) ++len;
+    if (len) {
+      for (unsigned i = 0; i < len; ++i) first_program[i] = c[i];
+      first_program[len] = 0;
+    }
+  }
   if (initrd_size) {
     int n = initrd_for_each(phys_ptr(initrd_addr), initrd_size, list_file);
     if (n < 0) {
@@ -90,7 +101,9 @@ void kmain(uint64_t boot_info_pa) {
   kputs(" ns of virtual time\n");
   if (init_program.name) {
     syscall_init();
-    kputs("kernel: starting init\n");
+    kputs("kernel: starting ");
+    kputs(init_program.name);
+    kputs("\n");
     run_program(init_program.name, init_program.data, init_program.size);
   }
   power_off(0);

@@ -12,6 +12,7 @@ static uint8_t syscall_stack[16384] __attribute__((aligned(16)));
 
 static uint64_t current_cr3;
 static uint64_t current_pid;
+static const char* current_name = "?";
 
 extern void syscall_entry(void);
 extern __attribute__((noreturn)) void enter_user(uint64_t rip, uint64_t rsp);
@@ -125,8 +126,32 @@ __attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf,
   }
   current_cr3 = pml4;
   current_pid = 1;
+  current_name = name;
   __asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
   enter_user(entry, USER_STACK_TOP);
+}
+
+/* The process is gone; with one process so far, that is the end of the machine. */
+void process_exit(uint8_t status) {
+  kputs("kernel: ");
+  kputs(current_name);
+  kputs(" exited with status ");
+  kputdec(status);
+  kputs("\n");
+  power_off(status);
+}
+
+/* A fault in user mode ends the process with status 128 + vector, and one line on the
+ * console; the kernel goes on. */
+void process_fault(const struct interrupt_frame* f) {
+  kputs("kernel: ");
+  kputs(current_name);
+  kputs(" killed by exception ");
+  kputdec(f->vector);
+  kputs(" at rip ");
+  kputhex(f->rip);
+  kputs("\n");
+  process_exit((uint8_t)(128 + f->vector));
 }
 
 struct syscall_args {
@@ -147,11 +172,7 @@ int64_t syscall_dispatch(struct syscall_args* a) {
       for (uint64_t i = 0; i < a->a2; ++i) kputc(p[i]);
       return (int64_t)a->a2;
     }
-    case SYS_EXIT:
-      kputs("kernel: init exited with status ");
-      kputdec(a->a0 & 0xff);
-      kputs("\n");
-      power_off((uint8_t)a->a0);
+    case SYS_EXIT: process_exit((uint8_t)a->a0);
     case SYS_GETPID: return (int64_t)current_pid;
     default: return -ENOSYS;
   }
