@@ -56,7 +56,8 @@ int initrd_for_each(const uint8_t* archive, uint64_t size, void (*visit)(const s
 
 /* process.c */
 void syscall_init(void);
-__attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf, uint64_t size);
+__attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf, uint64_t size,
+                                           const char* cmdline);
 __attribute__((noreturn)) void process_exit(uint8_t status);
 __attribute__((noreturn)) void process_fault(const struct interrupt_frame* f);
 

@@ -104,7 +104,7 @@ void kmain(uint64_t boot_info_pa) {
     kputs("kernel: starting ");
     kputs(init_program.name);
     kputs("\n");
-    run_program(init_program.name, init_program.data, init_program.size);
+    run_program(init_program.name, init_program.data, init_program.size, cmdline);
   }
   power_off(0);
 }

@@ -15,7 +15,7 @@ static uint64_t current_pid;
 static const char* current_name = "?";
 
 extern void syscall_entry(void);
-extern __attribute__((noreturn)) void enter_user(uint64_t rip, uint64_t rsp);
+extern __attribute__((noreturn)) void enter_user(uint64_t rip, uint64_t rsp, uint64_t argc, uint64_t argv);
 
 static inline void wrmsr(uint32_t msr, uint64_t v) {
   __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
@@ -116,7 +116,34 @@ static int load_program(const uint8_t* elf, uint64_t size, uint64_t* pml4_out, u
   return 1;
 }
 
-__attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf, uint64_t size) {
+/* Copies the command line's words to the top of the new process's stack (already mapped and
+ * reachable: its CR3 is loaded) as argv; returns the stack pointer, with argc and argv for
+ * main in RDI/RSI through `argc_out`/`argv_out`. */
+static uint64_t push_args(const char* cmdline, uint64_t* argc_out, uint64_t* argv_out) {
+  enum { MAX_ARGS = 16, MAX_BYTES = 1024 };
+  uint64_t sp = USER_STACK_TOP;
+  uint64_t argv[MAX_ARGS + 1];
+  uint64_t argc = 0;
+  char* strings = (char*)(sp - MAX_BYTES);
+  uint64_t used = 0;
+  for (const char* c = cmdline; *c && argc < MAX_ARGS;) {
+    while (*c == ' ') ++c;
+    if (!*c) break;
+    argv[argc++] = (uint64_t)(strings + used);
+    while (*c && *c != ' ' && used + 1 < MAX_BYTES) strings[used++] = *c++;
+    strings[used++] = 0;
+    while (*c && *c != ' ') ++c; /* a word too long for the area is cut */
+  }
+  argv[argc] = 0;
+  sp = (sp - MAX_BYTES - 8 * (argc + 1)) & ~0xfull;
+  for (uint64_t i = 0; i <= argc; ++i) ((uint64_t*)sp)[i] = argv[i];
+  *argc_out = argc;
+  *argv_out = sp;
+  return sp - 8; /* as after a call: main sees a normally aligned stack */
+}
+
+__attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf, uint64_t size,
+                                           const char* cmdline) {
   uint64_t pml4, entry;
   if (!load_program(elf, size, &pml4, &entry)) {
     kputs("kernel: ");
@@ -128,7 +155,52 @@ __attribute__((noreturn)) void run_program(const char* name, const uint8_t* elf,
   current_pid = 1;
   current_name = name;
   __asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
-  enter_user(entry, USER_STACK_TOP);
+  uint64_t argc, argv;
+  uint64_t sp = push_args(cmdline, &argc, &argv);
+  enter_user(entry, sp, argc, argv);
+}
+
+#define EINVAL 22
+
+/* Kernel-mode nanobenchmarks (Adams & Agesen): `iterations` of one privileged operation, run
+ * here because the paper runs them in the guest kernel. Returns the iterations done. */
+enum { BENCH_IN = 0, BENCH_CR8WRITE = 1, BENCH_CALLRET = 2, BENCH_PTEMOD = 3 };
+
+static __attribute__((noinline)) uint64_t bench_leaf(uint64_t x) {
+  __asm__ volatile("" : "+r"(x)); /* keep the call */
+  return x + 1;
+}
+
+static int64_t bench_kernel(uint64_t kind, uint64_t iterations) {
+  if (iterations > (1ull << 32)) return -EINVAL;
+  switch (kind) {
+    case BENCH_IN:
+      for (uint64_t i = 0; i < iterations; ++i) (void)inb(0x80);
+      return (int64_t)iterations;
+    case BENCH_CR8WRITE:
+      for (uint64_t i = 0; i < iterations; ++i) {
+        uint64_t v = i & 1 ? 0 : 1; /* a level no pending interrupt is waiting on */
+        __asm__ volatile("mov %0, %%cr8" : : "r"(v));
+      }
+      __asm__ volatile("mov %0, %%cr8" : : "r"(0ull));
+      return (int64_t)iterations;
+    case BENCH_CALLRET: {
+      uint64_t x = 0;
+      for (uint64_t i = 0; i < iterations; ++i) x = bench_leaf(x);
+      return (int64_t)x;
+    }
+    case BENCH_PTEMOD: {
+      /* Rewrite the PTE of the first user stack page with its own value (as the paper). */
+      uint64_t* pte = pte_of(current_cr3, USER_STACK_TOP - 0x1000, 0);
+      if (!pte) return -EINVAL;
+      for (uint64_t i = 0; i < iterations; ++i) {
+        uint64_t v = *(volatile uint64_t*)pte;
+        *(volatile uint64_t*)pte = v;
+      }
+      return (int64_t)iterations;
+    }
+    default: return -EINVAL;
+  }
 }
 
 /* The process is gone; with one process so far, that is the end of the machine. */
@@ -158,7 +230,7 @@ struct syscall_args {
   uint64_t nr, a0, a1, a2, a3, a4, a5;
 };
 
-enum { SYS_WRITE = 0, SYS_EXIT = 1, SYS_GETPID = 2 };
+enum { SYS_WRITE = 0, SYS_EXIT = 1, SYS_GETPID = 2, SYS_TIME = 3, SYS_BENCH = 4 };
 #define EFAULT 14
 #define EBADF 9
 #define ENOSYS 38
@@ -174,6 +246,8 @@ int64_t syscall_dispatch(struct syscall_args* a) {
     }
     case SYS_EXIT: process_exit((uint8_t)a->a0);
     case SYS_GETPID: return (int64_t)current_pid;
+    case SYS_TIME: return (int64_t)rdtsc(); /* virtual nanoseconds (1 GHz TSC) */
+    case SYS_BENCH: return bench_kernel(a->a0, a->a1);
     default: return -ENOSYS;
   }
 }

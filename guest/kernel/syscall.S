@@ -25,7 +25,14 @@ syscall_entry:
         pushq   %rax
         movq    %rsp, %rdi
         call    syscall_dispatch
-        addq    $56, %rsp
+        /* Like Linux, a system call preserves every register but RAX, RCX and R11. */
+        addq    $8, %rsp
+        popq    %rdi
+        popq    %rsi
+        popq    %rdx
+        popq    %r10
+        popq    %r8
+        popq    %r9
         popq    %r15
         popq    %r14
         popq    %r13
@@ -38,19 +45,20 @@ syscall_entry:
         sysretq
 
         .global enter_user
-/* enter_user(rip, rsp): first entry of a process into CPL3, by IRETQ. */
+/* enter_user(rip, rsp, argc, argv): first entry of a process into CPL3, by IRETQ, with
+ * main's arguments in RDI and RSI. */
 enter_user:
         pushq   $0x23           /* SS: user data, RPL 3 */
         pushq   %rsi            /* RSP */
         pushq   $0x202          /* RFLAGS: IF */
         pushq   $0x2b           /* CS: user code64, RPL 3 */
         pushq   %rdi            /* RIP */
+        movq    %rdx, %rdi      /* argc */
+        movq    %rcx, %rsi      /* argv */
         xorl    %eax, %eax
         xorl    %ebx, %ebx
         xorl    %ecx, %ecx
         xorl    %edx, %edx
-        xorl    %esi, %esi
-        xorl    %edi, %edi
         xorl    %ebp, %ebp
         xorl    %r8d, %r8d
         xorl    %r9d, %r9d

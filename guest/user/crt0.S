@@ -2,7 +2,7 @@
         .section .text.entry, "ax"
         .global _start
 _start:
-        xorl    %ebp, %ebp
+        xorl    %ebp, %ebp      /* RDI = argc, RSI = argv, set by the kernel */
         andq    $-16, %rsp
         call    main
         movl    %eax, %edi

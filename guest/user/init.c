@@ -2,7 +2,9 @@
  * checks, and timer interrupts taken at CPL 3 (the loop below runs across several ticks). */
 #include "libc.h"
 
-int main(void) {
+int main(int argc, char** argv) {
+  (void)argc;
+  (void)argv;
   puts_fd(1, "init: hello from user mode, pid ");
   put_dec(1, getpid());
   puts_fd(1, "\n");

@@ -6,7 +6,7 @@ static inline int64_t syscall3(int64_t nr, int64_t a0, int64_t a1, int64_t a2) {
   return ret;
 }
 
-enum { SYS_WRITE = 0, SYS_EXIT = 1, SYS_GETPID = 2 };
+enum { SYS_WRITE = 0, SYS_EXIT = 1, SYS_GETPID = 2, SYS_TIME = 3, SYS_BENCH = 4 };
 
 ssize_t write(int fd, const void* buf, size_t len) { return syscall3(SYS_WRITE, fd, (int64_t)buf, (int64_t)len); }
 
@@ -17,6 +17,25 @@ void exit(int status) {
 }
 
 int64_t getpid(void) { return syscall3(SYS_GETPID, 0, 0, 0); }
+int64_t time_ns(void) { return syscall3(SYS_TIME, 0, 0, 0); }
+int64_t bench(int kind, uint64_t iterations) { return syscall3(SYS_BENCH, kind, (int64_t)iterations, 0); }
+
+uint64_t parse_u64(const char* s, uint64_t fallback) {
+  if (!s || !*s) return fallback;
+  uint64_t v = 0;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return fallback;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  return v;
+}
+
+void report_iterations(const char* name, uint64_t n) {
+  puts_fd(1, name);
+  puts_fd(1, ": ");
+  put_dec(1, (int64_t)n);
+  puts_fd(1, " iterations\n");
+}
 
 size_t strlen(const char* s) {
   size_t n = 0;

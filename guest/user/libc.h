@@ -10,6 +10,12 @@ typedef uint64_t size_t;
 ssize_t write(int fd, const void* buf, size_t len);
 __attribute__((noreturn)) void exit(int status);
 int64_t getpid(void);
+int64_t time_ns(void);                             /* virtual nanoseconds since boot */
+int64_t bench(int kind, uint64_t iterations);     /* kernel-mode nanobenchmark */
+enum { BENCH_IN = 0, BENCH_CR8WRITE = 1, BENCH_CALLRET = 2, BENCH_PTEMOD = 3 };
+uint64_t parse_u64(const char* s, uint64_t fallback); /* decimal; fallback when absent or bad */
+/* "<name>: <n> iterations\n" on stdout: the nanobenchmarks' one line. */
+void report_iterations(const char* name, uint64_t n);
 
 size_t strlen(const char* s);
 void puts_fd(int fd, const char* s); /* no newline added */
