@@ -221,27 +221,17 @@ struct UnicornCpu::Impl {
       sites.erase(it);  // rewritten since it was decoded
     }
     uint8_t bytes[16];
-    auto pa = translator.probe(addr);
-    uint8_t* host = pa ? host_of(*pa) : nullptr;
-    if (!host) return nullptr;
-    size_t n = std::min<size_t>(16, 0x1000 - (addr & 0xfff));
-    std::memcpy(bytes, host, n);
-    const size_t first = n;
-    if (n < 16) {
-      auto pa2 = translator.probe(addr + n);
-      if (uint8_t* host2 = pa2 ? host_of(*pa2) : nullptr) {
-        std::memcpy(bytes + n, host2, 16 - n);
-        n = 16;
-      }
-    }
+    CodePage page;
+    size_t n = read_code(addr, bytes, sizeof bytes, &page, 1);
+    if (n == 0) return nullptr;
     auto insn = decode_instruction(bytes, n, addr);
     if (!insn) return nullptr;
     SiteInfo info;
-    info.frame = *pa >> 12;
+    info.frame = page.frame;
     info.kind = classify_trap(*insn);
     info.insn = *insn;
-    info.host = host;
-    info.length = static_cast<unsigned>(std::min<size_t>(first, insn->length()));
+    info.host = page.host;
+    info.length = static_cast<unsigned>(std::min<size_t>(page.length, insn->length()));
     std::memcpy(info.bytes, bytes, sizeof info.bytes);
     sites_by_frame[info.frame].push_back(addr);
     // Make sure a write to this frame is noticed (see on_tlb_fill).
@@ -257,30 +247,43 @@ struct UnicornCpu::Impl {
     return nullptr;
   }
 
+  // One page of code bytes read by read_code: where it lives and how much of it was read.
+  struct CodePage {
+    uint64_t frame = kNoAddress;
+    uint8_t* host = nullptr;
+    size_t offset = 0, length = 0;  // within the bytes read
+  };
+
+  // Copies up to `want` bytes of code at linear `va` through the current address space, page
+  // by page, stopping at the first page that is not RAM; records the first `max_pages` pages.
+  size_t read_code(uint64_t va, uint8_t* out, size_t want, CodePage* pages, int max_pages) {
+    size_t have = 0;
+    for (int page = 0; have < want; ++page) {
+      auto pa = translator.probe(va + have);
+      uint8_t* host = pa ? host_of(*pa) : nullptr;
+      if (!host) break;
+      size_t chunk = std::min<size_t>(want - have, 0x1000 - ((va + have) & 0xfff));
+      std::memcpy(out + have, host, chunk);
+      if (page < max_pages) pages[page] = CodePage{*pa >> 12, host, have, chunk};
+      have += chunk;
+    }
+    return have;
+  }
+
   BlockInfo* scan(uint64_t pc, uint32_t size) {
     forget_block(pc);
     BlockInfo b;
     b.pc = pc;
     b.size = size;
     uint8_t bytes[4096 + 16];
-    size_t have = 0;
-    size_t want = std::min<size_t>(size + 15, sizeof bytes);
-    // Read page by page through the current address space.
-    int pages = 0;
-    while (have < want) {
-      uint64_t va = pc + have;
-      auto pa = translator.probe(va);
-      uint8_t* host = pa ? host_of(*pa) : nullptr;
-      if (!host) break;
-      size_t chunk = std::min<size_t>(want - have, 0x1000 - (va & 0xfff));
-      std::memcpy(bytes + have, host, chunk);
-      if (have < size && pages < 2) {
-        b.frames[pages] = *pa >> 12;
-        b.host[pages] = host;
-        b.host_len[pages] = static_cast<uint32_t>(std::min<size_t>(chunk, size - have));
-        ++pages;
+    CodePage pages[2];
+    size_t have = read_code(pc, bytes, std::min<size_t>(size + 15, sizeof bytes), pages, 2);
+    for (int i = 0; i < 2; ++i) {
+      if (pages[i].host && pages[i].offset < size) {
+        b.frames[i] = pages[i].frame;
+        b.host[i] = pages[i].host;
+        b.host_len[i] = static_cast<uint32_t>(std::min<size_t>(pages[i].length, size - pages[i].offset));
       }
-      have += chunk;
     }
     size_t off = 0;
     while (off < size && off < have) {
@@ -666,6 +669,13 @@ void UnicornCpu::set_trap_policy(const TrapSet& kinds) {
 }
 const TrapSet& UnicornCpu::trap_policy() const { return impl_->policy; }
 const Instruction& UnicornCpu::trap_instruction() const { return impl_->trap_insn; }
+
+std::optional<Instruction> UnicornCpu::decode_at(uint64_t va) const {
+  uint8_t bytes[16];
+  size_t n = impl_->read_code(va, bytes, sizeof bytes, nullptr, 0);
+  if (n == 0) return std::nullopt;
+  return decode_instruction(bytes, n, va);
+}
 void UnicornCpu::pass_trap_once() { impl_->pass_once = rip(); }
 
 uint64_t UnicornCpu::instructions_retired() const { return impl_->retired; }
@@ -847,17 +857,6 @@ void UnicornCpu::restore(const CpuSnapshot& snap) {
 }
 
 void UnicornCpu::flush_tlb() { impl_->flush_tlb_now(); }
-
-void UnicornCpu::invalidate_code(uint64_t cpu_pa_begin, uint64_t cpu_pa_end) {
-  Impl& p = *impl_;
-  p.sync_for_write();
-  for (uint64_t f = cpu_pa_begin >> 12; f <= (cpu_pa_end - 1) >> 12 && cpu_pa_end > cpu_pa_begin; ++f) {
-    p.forget_frame(f);
-  }
-  // Unicorn's remove_cache takes linear addresses; a full TB flush is the physical-range
-  // equivalent (rare: loaders and snapshot restores).
-  uc_ctl_flush_tb(p.uc);
-}
 
 const CpuCounters& UnicornCpu::counters() const { return impl_->counters; }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/cpu/cpu_memory.hpp"
@@ -58,6 +59,8 @@ class UnicornCpu {
   const TrapSet& trap_policy() const;
   // The instruction of the last TrapPoint stop, as decoded when it was hit.
   const Instruction& trap_instruction() const;
+  // Decodes the instruction at linear `va` in the current address space (nullopt if unmapped).
+  std::optional<Instruction> decode_at(uint64_t va) const;
   // The next run executes the instruction at RIP natively even if it is a trap point.
   void pass_trap_once();
 
@@ -96,8 +99,6 @@ class UnicornCpu {
   void restore(const CpuSnapshot& s);
 
   void flush_tlb();
-  // Host-side writes to guest code must drop its translations.
-  void invalidate_code(uint64_t cpu_pa_begin, uint64_t cpu_pa_end);
 
   const CpuCounters& counters() const;
 

@@ -279,21 +279,6 @@ TrapSet NativeHardware::trap_policy() {
                  TrapKind::Rdseed};
 }
 
-std::optional<Instruction> NativeHardware::decode_at_rip(Vm& vm) {
-  uint64_t rip = vm.cpu().rip();
-  uint8_t bytes[16];
-  size_t have = 0;
-  while (have < sizeof bytes) {
-    auto gpa = vm.probe(rip + have);
-    if (!gpa) break;
-    size_t chunk = std::min<size_t>(sizeof bytes - have, 0x1000 - ((rip + have) & 0xfff));
-    if (!vm.ram().read(*gpa, bytes + have, chunk)) break;
-    have += chunk;
-  }
-  if (have == 0) return std::nullopt;
-  return decode_instruction(bytes, have, rip);
-}
-
 bool NativeHardware::execute(Vm& vm, const StopReason& stop, RunOutcome&) {
   UnicornCpu& cpu = vm.cpu();
   const Instruction* insn = &cpu.trap_instruction();

@@ -13,7 +13,6 @@ namespace hvsim {
 
 struct NativeHardware {
   static TrapSet trap_policy();
-  static std::optional<Instruction> decode_at_rip(Vm& vm);
   // false when the run must end (outcome filled in).
   static bool execute(Vm& vm, const StopReason& stop, RunOutcome& out);
 };

@@ -213,7 +213,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
         raise_exception(vec::GP, 0);
         return true;
       }
-      auto insn = NativeHardware::decode_at_rip(*this);
+      auto insn = cpu_->decode_at(cpu_->rip());
       uint64_t cr2 = exact_fault_address(*cpu_, insn ? &*insn : nullptr, stop.fault_page, stop.fault_access);
       cpu_->set_cr(2, cr2);
       raise_exception(vec::PF, stop.error_code);

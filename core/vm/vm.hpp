@@ -101,7 +101,6 @@ class Vm : public Platform {
   void set_tsc(uint64_t value) { tsc_offset_ = static_cast<int64_t>(value - now_ns()); }
   uint64_t next_random();  // RDRAND/RDSEED: deterministic per scenario seed
   void halt() { halted_ = true; }
-  std::optional<uint64_t> probe(uint64_t va) { return paging_->probe(va); }
 
  private:
   Vm(const VmConfig& config, EventLog& log);
