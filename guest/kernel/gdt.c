@@ -1,6 +1,7 @@
 /* The kernel's own GDT and TSS: the selector layout SYSCALL/SYSRET expect (kernel code 0x08,
  * data 0x10; user code32 0x18, data 0x20, code64 0x28 with STAR[63:48] = 0x18), RSP0 for
- * entries from user mode and IST1 for #DF. */
+ * entries from user mode (the running process's kernel stack, set by the scheduler) and IST1
+ * for #DF. */
 #include "kernel.h"
 
 struct tss {
@@ -14,7 +15,6 @@ struct tss {
 
 static uint64_t gdt[8];
 static struct tss tss;
-static uint8_t kernel_stack[16384] __attribute__((aligned(16)));
 static uint8_t double_fault_stack[8192] __attribute__((aligned(16)));
 
 void gdt_init(void) {
@@ -28,7 +28,6 @@ void gdt_init(void) {
   uint64_t limit = sizeof tss - 1;
   gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
   gdt[7] = base >> 32;
-  tss.rsp[0] = (uint64_t)(kernel_stack + sizeof kernel_stack);
   tss.ist[0] = (uint64_t)(double_fault_stack + sizeof double_fault_stack);
   tss.iomap_base = sizeof tss; /* no I/O bitmap: user port I/O faults */
 
@@ -53,3 +52,5 @@ void gdt_init(void) {
       : "m"(gdtr)
       : "rax", "memory");
 }
+
+void tss_set_rsp0(uint64_t rsp0) { tss.rsp[0] = rsp0; }

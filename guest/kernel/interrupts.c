@@ -1,5 +1,7 @@
 /* The IDT: every vector goes to its entry routine in interrupts.S, then here. A kernel exception is
- * fatal (panic with a register dump); the APIC timer counts ticks. */
+ * fatal (panic with a register dump) unless it is a page fault the memory code resolves or an
+ * instruction listed in the exception table; a user exception ends the process. The APIC
+ * timer counts ticks and drives the scheduler. */
 #include "kernel.h"
 
 struct idt_gate {
@@ -56,14 +58,48 @@ static __attribute__((noreturn)) void panic(const struct interrupt_frame* f) {
   power_off(3);
 }
 
+static uint64_t read_cr2(void) {
+  uint64_t v;
+  __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+  return v;
+}
+
+#define PAGE_FAULT 14
+
+static void exception(struct interrupt_frame* f) {
+  int user = (f->cs & 3) == 3;
+  if (f->vector == PAGE_FAULT) {
+    /* Demand-zero and copy-on-write faults are resolved, from user mode or from the kernel
+     * touching user memory. */
+    int resolved = uspace_page_fault(current, read_cr2(), f->error_code);
+    if (resolved == 1) return;
+    if (resolved < 0 && current) {
+      kputs("kernel: ");
+      kputs(current->name);
+      kputs(" (pid ");
+      kputdec(current->pid);
+      kputs(") killed: out of memory\n");
+      process_exit(128 + 9);
+    }
+  }
+  if (user) process_fault(f);
+  uint64_t resume = exception_fixup(f->rip);
+  if (resume) {
+    f->rip = resume;
+    return;
+  }
+  panic(f);
+}
+
 void interrupt_dispatch(struct interrupt_frame* f) {
   if (f->vector < 32) {
-    if ((f->cs & 3) == 3) process_fault(f);
-    panic(f);
+    exception(f);
+    return;
   }
   if (f->vector == TIMER_VECTOR) {
     ++timer_ticks;
     apic_eoi();
+    timer_tick(f);
     return;
   }
   if (f->vector == SPURIOUS_VECTOR) return; /* no EOI for spurious interrupts */

@@ -1,20 +1,17 @@
-/* hvsim's guest kernel (issue 3), first steps: boots through the hvsim boot protocol, reports
+/* hvsim's guest kernel (docs/guest-kernel.md): boots through the hvsim boot protocol, reports
  * what the loader handed it, takes over memory (frame allocator, its own page tables, GDT and
- * TSS), lists the initrd, installs its IDT, runs the local APIC timer for a few ticks and
- * powers off. Processes, system calls and the programs come next. */
+ * TSS), lists the initrd, installs its IDT, runs the local APIC timer for a few ticks, then
+ * starts the program named by the first word of the command line as process 1 (init, as a
+ * rule); when process 1 exits the machine powers off with its status. */
 #include "kernel.h"
 
 #define BOOT_TICKS 10
 #define TICK_NS 100000 /* APIC timer period in virtual ns (divide by 1 at the nominal 1 GHz) */
 
-static struct initrd_file init_program;
 static char first_program[64] = "init"; /* the first word of the command line */
 
 static void list_file(const struct initrd_file* f) {
-  const char* want = first_program;
-  const char* n = f->name;
-  while (*want && *n == *want) ++n, ++want;
-  if (!*want && !*n) init_program = *f;
+  initrd_register(f);
   kputs("initrd: ");
   kputs(f->name);
   kputs(" (");
@@ -99,12 +96,13 @@ void kmain(uint64_t boot_info_pa) {
   kputs(" timer ticks in ");
   kputdec(rdtsc() - start);
   kputs(" ns of virtual time\n");
-  if (init_program.name) {
+  const struct initrd_file* first = initrd_find(first_program);
+  if (first) {
     syscall_init();
     kputs("kernel: starting ");
-    kputs(init_program.name);
+    kputs(first->name);
     kputs("\n");
-    run_program(init_program.name, init_program.data, init_program.size, cmdline);
+    process_start_first(first->name, first->data, first->size, cmdline);
   }
   power_off(0);
 }
