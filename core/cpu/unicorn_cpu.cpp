@@ -124,6 +124,13 @@ struct UnicornCpu::Impl {
   std::unordered_set<uint64_t> writable_frames;
   std::vector<RamRange> ram_ranges;
   std::unordered_set<uint64_t> mixed_frames;  // written after holding code: verified, not protected
+  // Unicorn finds translated blocks by physical address, hvsim's records are by linear address.
+  // When a linear page is remapped, the old frame's records are dropped but Unicorn keeps its
+  // blocks: the frame is "orphaned". Orphaned blocks of a frame written since ("stale") must
+  // be invalidated before the frame runs again, through the page it then runs at.
+  std::unordered_set<uint64_t> orphaned_frames;
+  std::unordered_set<uint64_t> stale_frames;
+  std::vector<uint64_t> pending_invalidate_pages;
   BlockInfo current_copy;  // keeps the current block's boundaries when its entry is dropped
   CpuCounters counters;
 
@@ -198,6 +205,8 @@ struct UnicornCpu::Impl {
     if (f.pc == pc) f = FrontEntry{};
     blocks.erase(it);
   }
+  // Drops what hvsim knows about the code in `frame` (its blocks and trap sites). The frame
+  // stays write-protected: Unicorn may still hold translated blocks of it.
   void forget_frame(uint64_t frame) {
     if (auto s = sites_by_frame.find(frame); s != sites_by_frame.end()) {
       for (uint64_t va : s->second) {
@@ -209,8 +218,61 @@ struct UnicornCpu::Impl {
     auto it = blocks_by_frame.find(frame);
     if (it == blocks_by_frame.end()) return;
     for (uint64_t pc : it->second) forget_block(pc);
-    blocks_by_frame.erase(it);
+    it->second.clear();
     ++counters.code_invalidations;
+  }
+
+  // The guest is about to write `frame`, which holds code we translated. From now on its
+  // blocks are checked against their bytes each time they run (captured now, before the
+  // write), so a change is seen and the block retranslated, whatever linear address the
+  // write went through.
+  void code_frame_written(uint64_t frame) {
+    mixed_frames.insert(frame);
+    if (orphaned_frames.count(frame)) stale_frames.insert(frame);
+    auto it = blocks_by_frame.find(frame);
+    if (it == blocks_by_frame.end()) return;
+    std::vector<uint64_t> pcs = it->second;
+    for (uint64_t pc : pcs) {
+      auto b = blocks.find(pc);
+      if (b == blocks.end()) continue;
+      BlockInfo& info = b->second;
+      if (info.verify) continue;
+      if (!info.host[0] || info.host_len[0] + info.host_len[1] != info.size) {
+        // Cannot be checked by content: forget it and treat the frame's blocks as stale.
+        forget_block(pc);
+        orphaned_frames.insert(frame);
+        stale_frames.insert(frame);
+        continue;
+      }
+      info.bytes.assign(info.host[0], info.host[0] + info.host_len[0]);
+      if (info.host_len[1]) info.bytes.insert(info.bytes.end(), info.host[1], info.host[1] + info.host_len[1]);
+      info.verify = true;
+      auto& f = front[(pc >> 2) & (kFrontCacheSize - 1)];
+      if (f.pc == pc) f.size = 0;  // the fast path no longer matches it
+    }
+    ++counters.code_invalidations;
+  }
+
+  // An instruction fetch from linear `page_va` goes to `frame`.
+  void code_page_mapped(uint64_t page_va, uint64_t frame) {
+    uint64_t vpage = page_va >> 12;
+    auto [it, inserted] = exec_frame_of_page.try_emplace(vpage, frame);
+    if (!inserted && it->second != frame) {
+      forget_frame(it->second);  // same linear page, new code: a remap or new process
+      orphaned_frames.insert(it->second);
+      it->second = frame;
+    }
+    if (stale_frames.count(frame) || (mixed_frames.count(frame) && orphaned_frames.count(frame))) {
+      // Unicorn may hold blocks of this frame translated from bytes it no longer has, and
+      // hvsim has no record to compare them with: drop them all before any runs, then
+      // protect the frame afresh.
+      pending_invalidate_pages.push_back(page_va & ~0xfffull);
+      stale_frames.erase(frame);
+      orphaned_frames.erase(frame);
+      mixed_frames.erase(frame);
+      forget_frame(frame);
+      std::fill(front.begin(), front.end(), FrontEntry{});  // every block takes the slow path once
+    }
   }
 
   // Decodes the instruction at a trap site once per (site, code version).
@@ -353,6 +415,12 @@ struct UnicornCpu::Impl {
         prev && !prev->ends_with_branch && pc > prev->pc && pc < prev->pc + prev->size) {
       s->uncharge_unretired(pc);
     }
+    if (!s->pending_invalidate_pages.empty()) {
+      s->cause = Cause::Rescan;  // stale translations of a code page: drop them first
+      s->stop_pc = pc;
+      uc_emu_stop(uc);
+      return;
+    }
     auto& f = s->front[(pc >> 2) & (kFrontCacheSize - 1)];
     BlockInfo* b = nullptr;
     {
@@ -361,7 +429,11 @@ struct UnicornCpu::Impl {
         b = &it->second;
         f = FrontEntry{pc, b->verify ? 0u : size, b->icount, b};
       } else {
+        // A block whose bytes changed since it was translated: Unicorn does not notice every
+        // such write (not those through another mapping of the frame), so drop its copy.
+        bool rewritten = it != s->blocks.end() && it->second.verify && it->second.size == size;
         b = s->scan(pc, size);
+        if (rewritten) s->pending_invalidate.push_back(pc);
         if (!s->pending_invalidate.empty() || s->pending_flush_tlb) {
           // New trap sites need retranslation; restart before this block runs.
           s->cause = Cause::Rescan;
@@ -432,23 +504,15 @@ struct UnicornCpu::Impl {
     uint64_t frame = r.cpu_pa >> 12;
     if (r.write && !s->mixed_frames.count(frame) && s->blocks_by_frame.count(frame)) {
       if (req.access == Access::Write) {
-        // The guest writes a frame we scanned code in. Forget that code, and from now on check
-        // this frame's blocks by content: protecting a frame that mixes code and data would
-        // bounce between faults and flushes on every store.
-        s->forget_frame(frame);
-        s->mixed_frames.insert(frame);
+        // The guest writes a frame we scanned code in. From now on its blocks are checked by
+        // content: protecting a frame that mixes code and data would bounce between faults
+        // and flushes on every store.
+        s->code_frame_written(frame);
       } else {
         r.write = false;  // keep code frames write-protected so a change is seen
       }
     }
-    if (r.exec) {
-      uint64_t vpage = page_va >> 12;
-      auto [it, inserted] = s->exec_frame_of_page.try_emplace(vpage, frame);
-      if (!inserted && it->second != frame) {
-        s->forget_frame(it->second);  // same linear page, new code: a remap or new process
-        it->second = frame;
-      }
-    }
+    if (r.exec) s->code_page_mapped(page_va, frame);
     if (r.write) s->writable_frames.insert(frame);
     e->paddr = r.cpu_pa;
     e->perms = static_cast<uc_prot>((r.read ? UC_PROT_READ : 0) | (r.write ? UC_PROT_WRITE : 0) |
@@ -600,6 +664,8 @@ StopReason UnicornCpu::run(uint64_t budget) {
     if (s.cause == Cause::Rescan) {
       for (uint64_t addr : s.pending_invalidate) uc_ctl_remove_cache(s.uc, addr, addr + 1);
       s.pending_invalidate.clear();
+      for (uint64_t page : s.pending_invalidate_pages) uc_ctl_remove_cache(s.uc, page, page + 0x1000);
+      s.pending_invalidate_pages.clear();
       if (s.pending_flush_tlb) {
         s.pending_flush_tlb = false;
         s.flush_tlb_now();
