@@ -18,7 +18,7 @@ int64_t wait(int32_t* status);      /* a child's pid once it has exited; -ECHILD
 void yield(void);
 void* sbrk(int64_t increment);      /* the old break; (void*)-1 on failure */
 int64_t exec(char* const argv[]);   /* argv[0] names a program of the initrd; returns only on failure */
-enum { EFAULT = 14, ECHILD = 10, ENOENT = 2 };
+enum { EFAULT = 14, ECHILD = 10, ENOENT = 2, EAGAIN = 11 };
 uint64_t parse_u64(const char* s, uint64_t fallback); /* decimal; fallback when absent or bad */
 /* "<name>: <n> iterations\n" on stdout: the nanobenchmarks' one line. */
 void report_iterations(const char* name, uint64_t n);

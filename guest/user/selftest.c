@@ -1,7 +1,8 @@
 /* selftest: checks the kernel's invariants from user space, each in words on the console:
  * separate address spaces, copy-on-write isolation, demand-zero heap, bad user pointers
  * refused, privileged instructions and port I/O faulting at CPL 3, faults ending only the
- * offending process, and the timer preempting a busy loop. Prints "selftest: all passed" and
+ * offending process, a full process table and memory exhaustion handled without harm to
+ * others, and the timer preempting a busy loop. Prints "selftest: all passed" and
  * exits 0, or names what failed and exits 1. */
 #include "libc.h"
 
@@ -32,6 +33,10 @@ static int32_t in_child(void (*body)(void)) {
   if (pid < 0 || wait(&status) != pid) return -1;
   return status;
 }
+
+static void nothing(void) {}
+/* After a stress check: the kernel still forks, runs and reaps a child. */
+static int fork_and_wait_ok(void) { return in_child(nothing) == 0; }
 
 static int64_t parent_pid;
 static void child_writes_marker(void) {
@@ -126,6 +131,38 @@ static void faults_kill_only_the_offender(void) {
   check("faults end only the offending process", ok && getpid() == parent_pid);
 }
 
+static void full_process_table(void) {
+  /* Children exit at once and stay zombies until reaped: the table fills up. */
+  int64_t forked = 0, refused = 0;
+  for (int i = 0; i < 64 && !refused; ++i) {
+    int64_t pid = fork();
+    if (pid == 0) exit(7);
+    if (pid > 0) ++forked;
+    else refused = pid;
+  }
+  int64_t reaped = 0, all_seven = 1;
+  for (;;) {
+    int32_t status = 0;
+    if (wait(&status) < 0) break;
+    ++reaped;
+    all_seven &= status == 7;
+  }
+  check("a full process table refuses fork (-EAGAIN) and zombies are reaped",
+        refused == -EAGAIN && forked > 0 && reaped == forked && all_seven && fork_and_wait_ok());
+}
+
+static void exhaust_memory(void) {
+  /* Touches heap pages until the kernel has no frame left for a demand-zero fault. */
+  uint8_t* heap = sbrk(240ll << 20);
+  if (heap == (void*)-1) exit(1);
+  for (uint64_t i = 0;; i += PAGE) heap[i] = 1;
+}
+
+static void out_of_memory(void) {
+  int32_t status = in_child(exhaust_memory);
+  check("running out of memory ends only the process that did", status == 128 + 9 && fork_and_wait_ok());
+}
+
 static void timer_preemption(void) {
   int64_t pid = fork();
   if (pid == 0) {
@@ -149,6 +186,8 @@ int main(void) {
   bad_pointers();
   privileged_instructions();
   faults_kill_only_the_offender();
+  full_process_table();
+  out_of_memory();
   timer_preemption();
   if (failures == 0) {
     puts_fd(1, "selftest: all passed\n");
