@@ -154,6 +154,7 @@ uint64_t exception_fixup(uint64_t rip);
 void apic_init(uint64_t mmio_base);
 void apic_timer_periodic(uint32_t initial_count);
 void apic_eoi(void);
+uint32_t apic_timer_current(void); /* counts down from the initial count */
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) {

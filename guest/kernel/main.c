@@ -88,6 +88,13 @@ void kmain(uint64_t boot_info_pa) {
   apic_init((uint64_t)phys_ptr(apic_base));
   uint64_t start = rdtsc();
   apic_timer_periodic(TICK_NS);
+  uint32_t count = apic_timer_current();
+  for (volatile int spin = 0; spin < 100; ++spin) {
+  }
+  if (apic_timer_current() >= count) {
+    kputs("kernel: the APIC timer does not count down\n");
+    power_off(2);
+  }
   __asm__ volatile("sti");
   while (timer_ticks < BOOT_TICKS) __asm__ volatile("hlt");
   __asm__ volatile("cli");
