@@ -42,6 +42,8 @@ Result<std::unique_ptr<Machine>> build_machine(const MachineOptions& opt, const 
   VmConfig cfg;
   cfg.ram_bytes = opt.ram_bytes;
   cfg.max_instructions = opt.max_instructions;
+  cfg.paging = opt.paging;
+  cfg.ept_page = opt.ept_page;
   auto vm = Vm::create(*m->machine, cfg, *m->log);
   if (!vm) return vm.error();
   m->vm = std::move(*vm);

@@ -33,6 +33,8 @@ struct MachineOptions {
   std::string log_path;  // empty: count events only
   uint64_t max_instructions = 0;
   uint64_t ram_bytes = 64ull << 20;
+  PagingMode paging = PagingMode::Native;
+  EptPageSize ept_page = EptPageSize::Size4K;
 };
 
 // `image` is the flat binary or the kernel ELF; `initrd` may be empty.

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "app/initrd.hpp"
 #include "app/machine_builder.hpp"
@@ -93,6 +94,17 @@ int run_guest(const hvsim::MachineOptions& opt, const std::string& engine, const
                  static_cast<unsigned long long>(c.syscalls), static_cast<unsigned long long>(c.port_io),
                  static_cast<unsigned long long>(vm.cpu().counters().trap_points_hit));
   }
+  if ((!quiet || out.end != RunEnd::Exited) && vm.config().paging != PagingMode::Native) {
+    const MemCounters& m = vm.mmu().counters();
+    std::fprintf(stderr,
+                 "hvsim: %s paging: %llu fills, %llu walk references, %llu hidden faults, %llu true faults, "
+                 "%llu page-table write traces, %llu shadow root switches, %llu EPT violations, %llu isolation events\n",
+                 paging_mode_name(vm.config().paging), static_cast<unsigned long long>(m.fills),
+                 static_cast<unsigned long long>(m.walk_references), static_cast<unsigned long long>(m.hidden_faults),
+                 static_cast<unsigned long long>(m.true_faults), static_cast<unsigned long long>(m.pt_write_traces),
+                 static_cast<unsigned long long>(m.shadow_root_switches),
+                 static_cast<unsigned long long>(m.ept_violations), static_cast<unsigned long long>(m.isolation_events));
+  }
   if (out.end == RunEnd::TripleFault) {
     std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
   } else if (out.end == RunEnd::HostError) {
@@ -110,7 +122,8 @@ std::string build_dir() {
   return ec ? std::string(".") : exe.parent_path().string();
 }
 
-int run_scenario(const std::string& path, const std::string& engine_override, hvsim::MachineOptions opt,
+int run_scenario(const std::string& path, const std::string& engine_override,
+                 std::optional<hvsim::PagingMode> paging_override, hvsim::MachineOptions opt,
                  const std::string& dump_path, bool quiet) {
   using namespace hvsim;
   auto scenario = load_scenario(path, build_dir());
@@ -122,6 +135,7 @@ int run_scenario(const std::string& path, const std::string& engine_override, hv
   opt.kernel_path = s.kernel;
   opt.cmdline = s.cmdline;
   opt.ram_bytes = s.memory_mib << 20;
+  opt.paging = paging_override ? *paging_override : *parse_paging_mode(s.paging);
   if (!opt.max_instructions) opt.max_instructions = s.max_instructions;
   std::vector<uint8_t> initrd;
   if (!s.programs.empty()) {
@@ -143,7 +157,8 @@ int run_scenario(const std::string& path, const std::string& engine_override, hv
   if (status == kExitBadInput && console.empty()) return status;
   ScenarioVerdict v = check_scenario(s, status, console);
   if (v.passed) {
-    std::fprintf(stderr, "hvsim: scenario %s passed (engine %s)\n", s.name.c_str(), engine.c_str());
+    std::fprintf(stderr, "hvsim: scenario %s passed (engine %s, paging %s)\n", s.name.c_str(), engine.c_str(),
+                 paging_mode_name(opt.paging));
     return 0;
   }
   for (const auto& f : v.failures) std::fprintf(stderr, "hvsim: scenario %s failed: %s\n", s.name.c_str(), f.c_str());
@@ -170,6 +185,13 @@ int main(int argc, char** argv) {
   run->add_option("--initrd", opt.initrd_path, "initial RAM disk handed to the kernel")->needs(kernel);
   run->add_option("--cmdline", opt.cmdline, "kernel command line")->needs(kernel);
   run->add_option("--engine", engine, "execution engine: native (default: the scenario's, else native)");
+  std::string paging;
+  run->add_option("--paging", paging,
+                  "memory virtualization: native (none), ept or shadow (default: the scenario's, else native)")
+      ->check(CLI::IsMember({"native", "ept", "shadow"}));
+  std::string ept_pages = "4k";
+  run->add_option("--ept-pages", ept_pages, "largest EPT page the VMM maps guest RAM with: 4k, 2m or 1g")
+      ->check(CLI::IsMember({"4k", "2m", "1g"}));
   run->add_option("--log", opt.log_path, "write the event log (JSON Lines) to this file");
   run->add_option("--dump-state", dump_path, "write the final registers as JSON to this file");
   run->add_option("--max-instructions", opt.max_instructions,
@@ -191,8 +213,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadInput;
   }
+  if (!paging.empty()) opt.paging = *hvsim::parse_paging_mode(paging);
+  opt.ept_page = ept_pages == "1g"   ? hvsim::EptPageSize::Size1G
+                 : ept_pages == "2m" ? hvsim::EptPageSize::Size2M
+                                     : hvsim::EptPageSize::Size4K;
   try {
-    if (*run && !scenario_path.empty()) return run_scenario(scenario_path, engine, opt, dump_path, quiet);
+    if (*run && !scenario_path.empty()) {
+      return run_scenario(scenario_path, engine, paging.empty() ? std::optional<hvsim::PagingMode>() : opt.paging, opt,
+                          dump_path, quiet);
+    }
     if (*run) return run_guest(opt, engine.empty() ? "native" : engine, dump_path, quiet);
     if (*verify) {
       auto r = hvsim::verify_log_chain(log_file);

@@ -1,5 +1,7 @@
 #include "app/scenario.hpp"
 
+#include "core/mem/paging_mode.hpp"
+
 #include <toml++/toml.h>
 
 #include <filesystem>
@@ -72,15 +74,20 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
                       std::string(err.description()));
   }
   auto fail = [&](const Error& e) { return make_error("scenario '" + path + "': " + e.message); };
-  if (auto r = only_keys(root, {"name", "description", "engine", "guest", "expect"}, "the scenario"); !r) return fail(r.error());
+  if (auto r = only_keys(root, {"name", "description", "engine", "paging", "guest", "expect"}, "the scenario"); !r) return fail(r.error());
 
   Scenario s;
   const fs::path base = fs::path(path).parent_path();
   auto name = get<std::string>(root, "name", "the scenario", fs::path(path).stem().string(), false);
   auto desc = get<std::string>(root, "description", "the scenario", "", false);
   auto engine = get<std::string>(root, "engine", "the scenario", "native", false);
-  for (auto* r : {&name, &desc, &engine})
+  auto paging = get<std::string>(root, "paging", "the scenario", "native", false);
+  for (auto* r : {&name, &desc, &engine, &paging})
     if (!*r) return fail(r->error());
+  if (!parse_paging_mode(*paging)) {
+    return fail(make_error("paging must be native, ept or shadow, not '" + *paging + "'"));
+  }
+  s.paging = *paging;
   s.name = *name;
   s.description = *desc;
   s.engine = *engine;

@@ -13,6 +13,7 @@ struct Scenario {
   std::string name;
   std::string description;
   std::string engine = "native";
+  std::string paging = "native";       // native, ept or shadow
   // Guest
   std::string kernel;                  // path, resolved
   std::vector<std::string> programs;   // initrd contents, paths resolved

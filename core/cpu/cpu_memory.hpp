@@ -24,6 +24,9 @@ struct FillResult {
   // On failure: the #PF error code the access produces (P, W, U, RSVD, I bits).
   uint32_t pf_error_code = 0;
   bool non_canonical = false;  // #GP(0) rather than #PF
+  // The translator granted something it must look at again soon (a traced page-table write):
+  // the CPU stops at the next block boundary with StopKind::MemorySync.
+  bool sync_after = false;
 };
 
 class AddressTranslator {

@@ -14,6 +14,7 @@ enum class StopKind : uint8_t {
   InvalidOpcode,   // #UD; RIP at the instruction
   BudgetExhausted, // instruction budget reached at a block boundary
   StopRequested,   // request_stop() from the VMM or another thread
+  MemorySync,      // the MMU asked to look at memory at the next block boundary (FillResult)
   TripleFault,     // the CPU gave up (never a host crash)
   HostError,       // the substrate failed (unbacked physical address, internal error)
 };

@@ -74,7 +74,7 @@ struct SiteInfo {
   unsigned length = 0;            // bytes on the first page
 };
 
-enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan };
+enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan, MemorySync };
 
 }  // namespace
 
@@ -91,6 +91,7 @@ struct UnicornCpu::Impl {
   // drops the limit to zero from any thread.
   std::atomic<uint64_t> limit{0};
   std::atomic<bool> stop_requested{false};
+  bool sync_requested = false;  // a fill asked for a MemorySync stop
   Cause cause = Cause::None;
   // Where a stop we asked for took effect. Unicorn does not write RIP back when a block-hook
   // stop exits a chained block while code hooks exist (cpu_tb_exec skips
@@ -403,7 +404,9 @@ struct UnicornCpu::Impl {
 
   [[gnu::noinline]] static void block_slow_path(uc_engine* uc, uint64_t pc, uint32_t size, Impl* s) {
     if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
-      s->cause = s->stop_requested.load() ? Cause::StopRequested : Cause::Budget;
+      s->cause = s->sync_requested           ? Cause::MemorySync
+                 : s->stop_requested.load() ? Cause::StopRequested
+                                            : Cause::Budget;
       s->stop_pc = pc;
       uc_emu_stop(uc);
       return;
@@ -514,6 +517,10 @@ struct UnicornCpu::Impl {
     }
     if (r.exec) s->code_page_mapped(page_va, frame);
     if (r.write) s->writable_frames.insert(frame);
+    if (r.sync_after) {
+      s->sync_requested = true;
+      s->limit = 0;  // the next block takes the slow path and stops
+    }
     e->paddr = r.cpu_pa;
     e->perms = static_cast<uc_prot>((r.read ? UC_PROT_READ : 0) | (r.write ? UC_PROT_WRITE : 0) |
                                     (r.exec ? UC_PROT_EXEC : 0));
@@ -561,6 +568,7 @@ const char* stop_kind_name(StopKind k) {
     case StopKind::InvalidOpcode: return "invalid opcode";
     case StopKind::BudgetExhausted: return "budget exhausted";
     case StopKind::StopRequested: return "stop requested";
+    case StopKind::MemorySync: return "memory sync";
     case StopKind::TripleFault: return "triple fault";
     case StopKind::HostError: return "host error";
   }
@@ -642,6 +650,7 @@ StopReason UnicornCpu::run(uint64_t budget) {
   if (budget == 0) budget = 1;  // always make progress
   s.limit = budget > UINT64_MAX - s.retired ? UINT64_MAX : s.retired + budget;
   if (s.stop_requested) s.limit = 0;
+  s.sync_requested = false;  // the VMM synced memory at the stop before this run
   StopReason r;
   for (;;) {
     s.sync_for_write();
@@ -654,7 +663,7 @@ StopReason UnicornCpu::run(uint64_t budget) {
     const uint64_t until = until_for(start);
     uc_err err = uc_emu_start(s.uc, start, until, 0, 0);
     if (s.cause == Cause::Budget || s.cause == Cause::StopRequested || s.cause == Cause::Rescan ||
-        s.cause == Cause::TrapPoint) {
+        s.cause == Cause::TrapPoint || s.cause == Cause::MemorySync) {
       uc_reg_write(s.uc, UC_X86_REG_RIP, &s.stop_pc);
     }
     r.rip = s.reg(UC_X86_REG_RIP);
@@ -674,6 +683,10 @@ StopReason UnicornCpu::run(uint64_t budget) {
     }
     switch (s.cause) {
       case Cause::Budget: r.kind = StopKind::BudgetExhausted; break;
+      case Cause::MemorySync:
+        s.sync_requested = false;
+        r.kind = StopKind::MemorySync;
+        break;
       case Cause::StopRequested:
         s.stop_requested = false;
         r.kind = StopKind::StopRequested;

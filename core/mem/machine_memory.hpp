@@ -30,6 +30,10 @@ class MachineMemory {
   uint64_t free_bytes() const { return size_ - next_; }
   // "" for a free frame.
   const std::string& owner_of(uint64_t machine_address) const;
+  // Host pointer to [mpa, mpa+len) when it lies inside allocated frames, else nullptr.
+  uint8_t* host(uint64_t mpa, uint64_t len) const {
+    return len <= next_ && mpa <= next_ - len ? base_ + mpa : nullptr;
+  }
 
  private:
   uint8_t* base_ = nullptr;

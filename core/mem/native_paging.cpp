@@ -2,25 +2,12 @@
 
 namespace hvsim {
 
-PagingControl NativePaging::control() const {
-  PagingControl c;
-  c.cr0 = cpu_->cr(0);
-  c.cr3 = cpu_->cr(3);
-  c.cr4 = cpu_->cr(4);
-  c.efer = cpu_->msr(msr::IA32_EFER);
-  c.rflags_ac = cpu_->rflags() & rflags::AC;
-  return c;
-}
-
-bool NativePaging::is_mmio(uint64_t gpa) const {
-  for (auto& [b, e] : mmio_)
-    if (gpa >= b && gpa < e) return true;
-  return false;
-}
-
 FillResult NativePaging::fill(const FillRequest& req) {
   FillResult r;
+  ++counters_.fills;
   WalkResult w = walk_page_tables(ram_, control(), req.page_va, req.access, req.cpl, true);
+  counters_.walk_references += static_cast<uint64_t>(w.step_count);
+  if (w.unbacked_table) report_unbacked({w.unbacked_entry_gpa, req.page_va, req.access, true});
   if (!w.ok) {
     r.non_canonical = w.non_canonical;
     r.pf_error_code = w.pf_error_code;
@@ -32,21 +19,11 @@ FillResult NativePaging::fill(const FillRequest& req) {
   // Withhold write until the page is dirty, so the first write comes back here to set D.
   r.write = w.can_write && w.dirty;
   r.exec = w.can_exec;
-  const bool ram = ram_.contains(page, kPageSize);
-  if (ram) {
-    r.cpu_pa = page;
+  if (auto mpa = p2m_.machine_address(page); mpa && ram_.contains(page, kPageSize)) {
+    r.cpu_pa = *mpa;
     return r;
   }
-  const bool device = is_mmio(page);
-  if (!device && unbacked_) unbacked_({page, req.page_va, req.access});
-  if (req.access == Access::Fetch) {
-    r.cpu_pa = kOpenBusCodePage;
-    r.write = false;
-  } else {
-    r.cpu_pa = device ? page : kOpenBusPage;
-    r.exec = false;  // a later fetch comes back here for the code page
-  }
-  return r;
+  return outside_ram(page, req, r);
 }
 
 std::optional<uint64_t> NativePaging::probe(uint64_t va) {
@@ -54,7 +31,8 @@ std::optional<uint64_t> NativePaging::probe(uint64_t va) {
   c.rflags_ac = true;  // a probe is not a guest access: SMAP does not apply
   WalkResult w = walk_page_tables(ram_, c, va, Access::Read, 0, false);
   if (!w.ok) return std::nullopt;
-  return w.gpa;
+  auto mpa = p2m_.machine_address(w.gpa);
+  return mpa ? mpa : std::optional<uint64_t>(w.gpa);
 }
 
 }  // namespace hvsim

@@ -43,6 +43,7 @@ WalkResult walk_page_tables(PageTableMemory& mem, const PagingControl& ctl, uint
     uint64_t* p = mem.entry(gpa);
     if (!p) {
       w.unbacked_table = true;
+      w.unbacked_entry_gpa = gpa;
       w.pf_error_code = ec | pfec::P | pfec::RSVD;  // reads of nothing return all ones
       return w;
     }

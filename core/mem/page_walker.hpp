@@ -32,6 +32,7 @@ struct WalkResult {
   bool ok = false;
   bool non_canonical = false;    // #GP, not #PF
   bool unbacked_table = false;   // a paging structure outside RAM
+  uint64_t unbacked_entry_gpa = 0;
   uint64_t gpa = 0;              // translated address (of the byte asked for)
   uint64_t page_size = 0;
   // Effective permissions for the privilege asked for.

@@ -1,6 +1,9 @@
 #include "core/vm/vm.hpp"
 
 #include "core/cpu/fault_address.hpp"
+#include "core/mem/ept_paging.hpp"
+#include "core/mem/native_paging.hpp"
+#include "core/mem/shadow_paging.hpp"
 #include "core/vm/native_hardware.hpp"
 
 namespace hvsim {
@@ -23,10 +26,31 @@ Vm::~Vm() = default;
 
 Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& config, EventLog& log) {
   std::unique_ptr<Vm> vm(new Vm(config, log));
+  if (config.paging != PagingMode::Native) {
+    // The VMM's frames first: guest RAM then sits at a machine address other than 0, so a
+    // guest-physical address used as a machine address cannot go unnoticed.
+    auto frames = VmmFrames::create(machine, config.vmm_bytes, "vmm/" + config.name);
+    if (!frames) return frames.error();
+    vm->vmm_frames_.emplace(std::move(*frames));
+  }
   auto range = machine.allocate(config.ram_bytes, config.name);
   if (!range) return range.error();
   vm->ram_ = std::make_unique<GuestRam>(*range);
-  vm->paging_ = std::make_unique<NativePaging>(*vm->ram_);
+  P2m p2m;
+  p2m.add({0, range->machine_address, range->size});
+  switch (config.paging) {
+    case PagingMode::Native: vm->paging_ = std::make_unique<NativePaging>(*vm->ram_, p2m); break;
+    case PagingMode::Ept: {
+      auto tables = EptTables::build(*vm->vmm_frames_, p2m, config.ept_page, true);
+      if (!tables) return tables.error();
+      vm->ept_.emplace(std::move(*tables));
+      vm->paging_ = std::make_unique<EptPaging>(*vm->ram_, p2m, machine, *vm->ept_);
+      break;
+    }
+    case PagingMode::Shadow:
+      vm->paging_ = std::make_unique<ShadowPaging>(*vm->ram_, p2m, *vm->vmm_frames_);
+      break;
+  }
   auto cpu = UnicornCpu::create(*vm->paging_);
   if (!cpu) return cpu.error();
   vm->cpu_ = std::move(*cpu);
@@ -38,7 +62,7 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
     });
   });
   vm->linear_ = std::make_unique<LinearMemory>(*vm->ram_, [self] { return self->paging_->control(); });
-  if (auto r = vm->cpu_->map_ram(0, vm->ram_->size(), vm->ram_->host_base()); !r) return r.error();
+  if (auto r = vm->cpu_->map_ram(range->machine_address, vm->ram_->size(), vm->ram_->host_base()); !r) return r.error();
   static struct OpenBus : MmioHandler {
     uint64_t mmio_read(uint64_t, unsigned size) override { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
     void mmio_write(uint64_t, unsigned, uint64_t) override {}
@@ -56,7 +80,10 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
 }
 
 Result<void> Vm::map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler) {
-  if (gpa < ram_->size()) return make_error("MMIO window overlaps RAM");
+  // Device windows sit at their guest-physical address in the CPU's physical space, beside
+  // guest RAM at its machine address: neither may overlap.
+  const uint64_t ram_cpu = ram_->machine_address(), ram_end = ram_cpu + ram_->size();
+  if (gpa < ram_->size() || (gpa < ram_end && gpa + size > ram_cpu)) return make_error("MMIO window overlaps RAM");
   auto r = cpu_->map_mmio(gpa, size, handler);
   if (r) paging_->add_mmio_window(gpa, size);
   return r;
@@ -195,8 +222,10 @@ RunOutcome Vm::run() {
 
 bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
   linear_->invalidate_control();
+  paging_->sync();
   switch (stop.kind) {
     case StopKind::BudgetExhausted:
+    case StopKind::MemorySync:
       return true;
     case StopKind::StopRequested:
       if (exit_requested_) return true;

@@ -14,7 +14,10 @@
 #include "core/mem/guest_ram.hpp"
 #include "core/mem/linear_memory.hpp"
 #include "core/mem/machine_memory.hpp"
-#include "core/mem/native_paging.hpp"
+#include "core/mem/ept.hpp"
+#include "core/mem/guest_mmu.hpp"
+#include "core/mem/paging_mode.hpp"
+#include "core/mem/vmm_frames.hpp"
 #include "core/time/virtual_clock.hpp"
 #include "core/vm/platform.hpp"
 
@@ -25,6 +28,9 @@ struct VmConfig {
   uint64_t ram_bytes = 64ull << 20;
   uint64_t max_instructions = 0;  // 0: no limit
   uint64_t rdrand_seed = 0x9e3779b97f4a7c15ull;
+  PagingMode paging = PagingMode::Native;     // how guest-physical memory reaches machine memory
+  EptPageSize ept_page = EptPageSize::Size4K;  // largest EPT page the VMM uses
+  uint64_t vmm_bytes = 8ull << 20;            // VMM frames for EPT and shadow tables
 };
 
 enum class RunEnd : uint8_t { Exited, TripleFault, HaltedForever, BudgetExhausted, Stopped, HostError, ExceptionStorm };
@@ -55,6 +61,7 @@ class Vm : public Platform {
   ~Vm() override;
 
   GuestRam& ram() { return *ram_; }
+  GuestMmu& mmu() { return *paging_; }
   UnicornCpu& cpu() { return *cpu_; }
   const VmConfig& config() const { return config_; }
   const VmCounters& counters() const { return counters_; }
@@ -112,7 +119,9 @@ class Vm : public Platform {
   VmConfig config_;
   EventLog& log_;
   std::unique_ptr<GuestRam> ram_;
-  std::unique_ptr<NativePaging> paging_;
+  std::optional<VmmFrames> vmm_frames_;
+  std::optional<EptTables> ept_;
+  std::unique_ptr<GuestMmu> paging_;
   std::unique_ptr<UnicornCpu> cpu_;
   std::unique_ptr<LinearMemory> linear_;
   PortIo* ports_ = nullptr;
