@@ -19,13 +19,17 @@ MachineMemory::~MachineMemory() {
   if (base_) munmap(base_, size_);
 }
 
-Result<MachineRange> MachineMemory::allocate(uint64_t bytes, const std::string& owner) {
+Result<MachineRange> MachineMemory::allocate(uint64_t bytes, const std::string& owner, uint64_t align) {
   uint64_t rounded = (bytes + kPageSize - 1) & ~(kPageSize - 1);
   if (!base_) return make_error("machine memory: the pool could not be reserved");
-  if (rounded == 0 || rounded > size_ - next_) {
+  if (align < kPageSize || (align & (align - 1))) return make_error("machine memory: bad alignment");
+  uint64_t start = (next_ + align - 1) & ~(align - 1);
+  if (start < next_ || start > size_) start = size_;
+  if (rounded == 0 || rounded > size_ - start) {
     return make_error("machine memory: " + std::to_string(bytes) + " bytes requested for " + owner +
-                      ", " + std::to_string(size_ - next_) + " free");
+                      ", " + std::to_string(size_ - start) + " free");
   }
+  next_ = start;
   owners_.push_back(owner);
   auto id = static_cast<uint16_t>(owners_.size());
   for (uint64_t f = next_ / kPageSize; f < (next_ + rounded) / kPageSize; ++f) frame_owner_[f] = id;

@@ -24,8 +24,9 @@ class MachineMemory {
   MachineMemory(const MachineMemory&) = delete;
   MachineMemory& operator=(const MachineMemory&) = delete;
 
-  // Contiguous, page-aligned, zero-filled frames for `owner` (a guest name, "vmm", ...).
-  Result<MachineRange> allocate(uint64_t bytes, const std::string& owner);
+  // Contiguous, zero-filled frames for `owner` (a guest name, "vmm", ...), starting at a
+  // multiple of `align` (a power of two, at least a page); frames skipped stay free.
+  Result<MachineRange> allocate(uint64_t bytes, const std::string& owner, uint64_t align = kPageSize);
   uint64_t size() const { return size_; }
   uint64_t free_bytes() const { return size_ - next_; }
   // "" for a free frame.

@@ -33,7 +33,8 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
     if (!frames) return frames.error();
     vm->vmm_frames_.emplace(std::move(*frames));
   }
-  auto range = machine.allocate(config.ram_bytes, config.name);
+  // 2 MiB aligned, so the VMM can map guest RAM with large EPT pages.
+  auto range = machine.allocate(config.ram_bytes, config.name, 2ull << 20);
   if (!range) return range.error();
   vm->ram_ = std::make_unique<GuestRam>(*range);
   P2m p2m;
