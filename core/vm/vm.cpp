@@ -58,8 +58,11 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
   vm->paging_->attach(*vm->cpu_);
   Vm* self = vm.get();
   vm->paging_->on_unbacked([self](const UnbackedAccess& a) {
-    self->log("unbacked_access", [&](LogRecord& r) {
+    // An isolation event: the guest reached for a guest-physical address its p2m does not
+    // back (and no device window claims).
+    self->log("isolation", [&](LogRecord& r) {
       r.hex("gpa", a.gpa).hex("va", a.va).str("access", access_name(a.access));
+      if (a.paging_structure) r.str("in", "paging structure");
     });
   });
   vm->linear_ = std::make_unique<LinearMemory>(*vm->ram_, [self] { return self->paging_->control(); });

@@ -51,5 +51,5 @@ TEST_CASE("Vm: an access outside RAM and MMIO reads all ones and is logged") {
   auto out = t.vm->run();
   CHECK(out.end == RunEnd::BudgetExhausted);
   CHECK(t.cpu().gpr(Gpr::Rax) == ~0ull);
-  CHECK(t.log.counts_by_kind().count("unbacked_access") == 1);
+  CHECK(t.log.counts_by_kind().count("isolation") == 1);
 }

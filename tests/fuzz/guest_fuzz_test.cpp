@@ -704,7 +704,7 @@ TEST_CASE("Fuzz: the flat loader at the RAM boundaries") {
 // Found by the fuzzer (images that jump, or run, past the end of RAM): an instruction fetch
 // from guest-physical memory outside RAM ends the run with RunEnd::HostError ("Unicorn: Fetch
 // from non-executable memory (UC_ERR_FETCH_PROT)", hvsim exit status 123) after logging an
-// unbacked_access fetch.  A data read from the same address works (unbacked read).
+// isolation fetch.  A data read from the same address works (unbacked read).
 // `hvsim run --flat` of this image exits 123.
 TEST_CASE("Fuzz regression: an instruction fetch outside RAM is not a host error") {
   for (uint64_t target : {uint64_t{0x50000000}, kVmRam, kVmRam - 2}) {
