@@ -28,23 +28,36 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_byt
   return data;
 }
 
+uint64_t machine_bytes_for(uint64_t ram_bytes) { return ram_bytes + (16ull << 20); }
+
 Result<std::unique_ptr<Machine>> build_machine(const MachineOptions& opt, const std::vector<uint8_t>& image,
                                                const std::vector<uint8_t>& initrd) {
-  auto m = std::make_unique<Machine>();
-  m->machine = std::make_unique<MachineMemory>(opt.ram_bytes + (16ull << 20));
+  auto pool = std::make_unique<MachineMemory>(machine_bytes_for(opt.ram_bytes));
+  std::unique_ptr<EventLog> log;
   if (opt.log_path.empty()) {
-    m->log = std::make_unique<EventLog>();
+    log = std::make_unique<EventLog>();
   } else {
-    auto log = EventLog::open(opt.log_path);
-    if (!log) return log.error();
-    m->log = std::move(*log);
+    auto opened = EventLog::open(opt.log_path);
+    if (!opened) return opened.error();
+    log = std::move(*opened);
   }
+  auto m = build_guest(*pool, *log, opt, image, initrd);
+  if (!m) return m.error();
+  (*m)->machine = std::move(pool);
+  (*m)->log = std::move(log);
+  return m;
+}
+
+Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log, const MachineOptions& opt,
+                                             const std::vector<uint8_t>& image, const std::vector<uint8_t>& initrd) {
+  auto m = std::make_unique<Machine>();
   VmConfig cfg;
+  cfg.name = opt.name;
   cfg.ram_bytes = opt.ram_bytes;
   cfg.max_instructions = opt.max_instructions;
   cfg.paging = opt.paging;
   cfg.ept_page = opt.ept_page;
-  auto vm = Vm::create(*m->machine, cfg, *m->log);
+  auto vm = Vm::create(pool, cfg, log);
   if (!vm) return vm.error();
   m->vm = std::move(*vm);
   m->uart = std::make_unique<Uart16550>(*m->vm);

@@ -15,8 +15,8 @@
 namespace hvsim {
 
 struct Machine {
-  std::unique_ptr<MachineMemory> machine;
-  std::unique_ptr<EventLog> log;
+  std::unique_ptr<MachineMemory> machine;  // null when the machine shares a host's pool
+  std::unique_ptr<EventLog> log;           // null when it shares a host's log
   std::unique_ptr<Vm> vm;
   PortBus ports;
   std::unique_ptr<Uart16550> uart;
@@ -33,6 +33,7 @@ struct MachineOptions {
   std::string log_path;  // empty: count events only
   uint64_t max_instructions = 0;
   uint64_t ram_bytes = 64ull << 20;
+  std::string name = "guest0";
   PagingMode paging = PagingMode::Native;
   EptPageSize ept_page = EptPageSize::Size4K;
 };
@@ -40,6 +41,11 @@ struct MachineOptions {
 // `image` is the flat binary or the kernel ELF; `initrd` may be empty.
 Result<std::unique_ptr<Machine>> build_machine(const MachineOptions& options, const std::vector<uint8_t>& image,
                                                const std::vector<uint8_t>& initrd = {});
+// The same, with RAM from a host's machine pool and records into the host's log.
+Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log, const MachineOptions& options,
+                                             const std::vector<uint8_t>& image, const std::vector<uint8_t>& initrd);
+// Machine memory for a guest of `ram_bytes` and its VMM structures.
+uint64_t machine_bytes_for(uint64_t ram_bytes);
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes);
 
 }  // namespace hvsim

@@ -11,6 +11,7 @@
 #include "app/machine_builder.hpp"
 #include "app/scenario.hpp"
 #include "core/vm/elf_loader.hpp"
+#include "core/vm/host.hpp"
 #include "app/state_dump.hpp"
 
 namespace {
@@ -32,8 +33,48 @@ int exit_status_for(hvsim::RunEnd end) {
     case hvsim::RunEnd::Stopped: return 0;
     case hvsim::RunEnd::HostError: return kExitHostError;
     case hvsim::RunEnd::ExceptionStorm: return kExitExceptionStorm;
+    case hvsim::RunEnd::SliceEnded: return kExitHostError;  // never the end of a run
   }
   return kExitHostError;
+}
+
+// hvsim's lines about a finished guest, on stderr; returns its exit status (docs/flat-guests.md).
+int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
+  using namespace hvsim;
+  const auto& c = vm.counters();
+  int status = out.end == RunEnd::Exited ? out.exit_status : static_cast<int>(exit_status_for(out.end));
+  if (!quiet || out.end != RunEnd::Exited) {
+    std::fprintf(stderr,
+                 "hvsim: %s %s (exit status %d) after %llu instructions, %llu ns virtual; "
+                 "%llu exceptions, %llu interrupts, %llu syscalls, %llu port I/O, %llu trap points\n",
+                 vm.config().name.c_str(), run_end_name(out.end), status,
+                 static_cast<unsigned long long>(vm.cpu().instructions_retired()),
+                 static_cast<unsigned long long>(vm.now_ns()),
+                 static_cast<unsigned long long>(c.exceptions_delivered),
+                 static_cast<unsigned long long>(c.interrupts_delivered),
+                 static_cast<unsigned long long>(c.syscalls), static_cast<unsigned long long>(c.port_io),
+                 static_cast<unsigned long long>(vm.cpu().counters().trap_points_hit));
+  }
+  if ((!quiet || out.end != RunEnd::Exited) && vm.config().paging != PagingMode::Native) {
+    const MemCounters& m = vm.mmu().counters();
+    std::fprintf(stderr,
+                 "hvsim: %s paging: %llu fills, %llu walk references, %llu hidden faults, %llu true faults, "
+                 "%llu page-table write traces, %llu shadow root switches, %llu EPT violations, %llu isolation events\n",
+                 paging_mode_name(vm.config().paging), static_cast<unsigned long long>(m.fills),
+                 static_cast<unsigned long long>(m.walk_references), static_cast<unsigned long long>(m.hidden_faults),
+                 static_cast<unsigned long long>(m.true_faults), static_cast<unsigned long long>(m.pt_write_traces),
+                 static_cast<unsigned long long>(m.shadow_root_switches),
+                 static_cast<unsigned long long>(m.ept_violations), static_cast<unsigned long long>(m.isolation_events));
+  }
+  if (out.end == RunEnd::TripleFault) {
+    std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
+  } else if (out.end == RunEnd::HostError) {
+    std::fprintf(stderr, "hvsim: host error: %s\n", out.detail.c_str());
+  } else if (out.end == RunEnd::ExceptionStorm) {
+    std::fprintf(stderr, "hvsim: exception storm: %s (a handler that faults on its own first instruction?)\n",
+                 out.detail.c_str());
+  }
+  return status;
 }
 
 // Runs one guest; its console goes to stdout (and into `console` when given), hvsim's own
@@ -80,46 +121,117 @@ int run_guest(const hvsim::MachineOptions& opt, const std::string& engine, const
       return kExitBadInput;
     }
   }
-  const auto& c = vm.counters();
-  int status = out.end == RunEnd::Exited ? out.exit_status : static_cast<int>(exit_status_for(out.end));
-  if (!quiet || out.end != RunEnd::Exited) {
-    std::fprintf(stderr,
-                 "hvsim: %s %s (exit status %d) after %llu instructions, %llu ns virtual; "
-                 "%llu exceptions, %llu interrupts, %llu syscalls, %llu port I/O, %llu trap points\n",
-                 vm.config().name.c_str(), run_end_name(out.end), status,
-                 static_cast<unsigned long long>(vm.cpu().instructions_retired()),
-                 static_cast<unsigned long long>(vm.now_ns()),
-                 static_cast<unsigned long long>(c.exceptions_delivered),
-                 static_cast<unsigned long long>(c.interrupts_delivered),
-                 static_cast<unsigned long long>(c.syscalls), static_cast<unsigned long long>(c.port_io),
-                 static_cast<unsigned long long>(vm.cpu().counters().trap_points_hit));
-  }
-  if ((!quiet || out.end != RunEnd::Exited) && vm.config().paging != PagingMode::Native) {
-    const MemCounters& m = vm.mmu().counters();
-    std::fprintf(stderr,
-                 "hvsim: %s paging: %llu fills, %llu walk references, %llu hidden faults, %llu true faults, "
-                 "%llu page-table write traces, %llu shadow root switches, %llu EPT violations, %llu isolation events\n",
-                 paging_mode_name(vm.config().paging), static_cast<unsigned long long>(m.fills),
-                 static_cast<unsigned long long>(m.walk_references), static_cast<unsigned long long>(m.hidden_faults),
-                 static_cast<unsigned long long>(m.true_faults), static_cast<unsigned long long>(m.pt_write_traces),
-                 static_cast<unsigned long long>(m.shadow_root_switches),
-                 static_cast<unsigned long long>(m.ept_violations), static_cast<unsigned long long>(m.isolation_events));
-  }
-  if (out.end == RunEnd::TripleFault) {
-    std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
-  } else if (out.end == RunEnd::HostError) {
-    std::fprintf(stderr, "hvsim: host error: %s\n", out.detail.c_str());
-  } else if (out.end == RunEnd::ExceptionStorm) {
-    std::fprintf(stderr, "hvsim: exception storm: %s (a handler that faults on its own first instruction?)\n",
-                 out.detail.c_str());
-  }
-  return status;
+  return print_summary(vm, out, quiet);
 }
 
 std::string build_dir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : exe.parent_path().string();
+}
+
+// A guest's initrd packed from the scenario's program list.
+hvsim::Result<std::vector<uint8_t>> scenario_initrd(const hvsim::GuestSpec& g) {
+  using namespace hvsim;
+  if (g.programs.empty()) return std::vector<uint8_t>{};
+  auto files = initrd_files_from_paths(g.programs);
+  if (!files) return files.error();
+  return pack_initrd(*files);
+}
+
+hvsim::MachineOptions guest_options(const hvsim::GuestSpec& g, hvsim::MachineOptions opt) {
+  opt.name = g.name;
+  opt.kernel_path = g.kernel;
+  opt.image_path = g.flat;
+  opt.cmdline = g.cmdline;
+  opt.ram_bytes = g.memory_mib << 20;
+  if (!opt.max_instructions) opt.max_instructions = g.max_instructions;
+  return opt;
+}
+
+int report_verdict(const hvsim::Scenario& s, const hvsim::GuestSpec& g, int status, const std::string& console) {
+  hvsim::ScenarioVerdict v = hvsim::check_guest(g, status, console);
+  for (const auto& f : v.failures) {
+    if (s.guests.size() == 1) std::fprintf(stderr, "hvsim: scenario %s failed: %s\n", s.name.c_str(), f.c_str());
+    else std::fprintf(stderr, "hvsim: scenario %s, guest %s failed: %s\n", s.name.c_str(), g.name.c_str(), f.c_str());
+  }
+  return v.passed;
+}
+
+// Several guests on one host: RAM from one machine pool, one event log, each guest's console
+// lines prefixed with its name, a slice of virtual time each in turn.
+int run_host_scenario(const hvsim::Scenario& s, const std::string& engine, const hvsim::MachineOptions& opt,
+                      const std::string& dump_path, bool quiet) {
+  using namespace hvsim;
+  if (engine != "native") {
+    std::fprintf(stderr, "hvsim: engine '%s' is not available yet (only 'native')\n", engine.c_str());
+    return kExitBadInput;
+  }
+  uint64_t pool_bytes = 0;
+  for (const auto& g : s.guests) pool_bytes += machine_bytes_for(g.memory_mib << 20);
+  MachineMemory pool(pool_bytes);
+  std::unique_ptr<EventLog> log = std::make_unique<EventLog>();
+  if (!opt.log_path.empty()) {
+    auto opened = EventLog::open(opt.log_path);
+    if (!opened) {
+      std::fprintf(stderr, "hvsim: %s\n", opened.error().message.c_str());
+      return kExitBadInput;
+    }
+    log = std::move(*opened);
+  }
+  std::vector<std::unique_ptr<Machine>> machines;
+  std::vector<std::string> consoles(s.guests.size());
+  std::vector<bool> at_line_start(s.guests.size(), true);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  Host host(s.slice_us * 1000);
+  for (size_t i = 0; i < s.guests.size(); ++i) {
+    const GuestSpec& g = s.guests[i];
+    MachineOptions o = guest_options(g, opt);
+    auto image = g.kernel.empty() ? read_file(g.flat, kMaxFlatImage) : read_file(g.kernel, kMaxKernelBytes);
+    auto initrd = scenario_initrd(g);
+    if (!image || !initrd) {
+      std::fprintf(stderr, "hvsim: scenario %s, guest %s: %s\n", s.name.c_str(), g.name.c_str(),
+                   (!image ? image.error() : initrd.error()).message.c_str());
+      return kExitBadInput;
+    }
+    auto m = build_guest(pool, *log, o, *image, *initrd);
+    if (!m) {
+      std::fprintf(stderr, "hvsim: scenario %s, guest %s: %s\n", s.name.c_str(), g.name.c_str(), m.error().message.c_str());
+      return kExitBadInput;
+    }
+    std::string prefix = g.name + ": ";
+    (*m)->vm->set_console([&consoles, &at_line_start, i, prefix](char c) {
+      if (at_line_start[i]) std::fputs(prefix.c_str(), stdout);
+      std::fputc(c, stdout);
+      at_line_start[i] = c == '\n';
+      if (consoles[i].size() < (16u << 20)) consoles[i].push_back(c);
+    });
+    host.add(*(*m)->vm);
+    machines.push_back(std::move(*m));
+  }
+  std::vector<RunOutcome> outcomes = host.run();
+  std::fflush(stdout);
+  if (!dump_path.empty()) {  // one object per guest, by name
+    std::ofstream f(dump_path);
+    f << "{";
+    for (size_t i = 0; i < machines.size(); ++i) {
+      f << (i ? ",\n" : "\n") << "\"" << s.guests[i].name << "\": " << dump_state_json(machines[i]->vm->cpu());
+    }
+    f << "\n}\n";
+    if (!f) {
+      std::fprintf(stderr, "hvsim: cannot write '%s'\n", dump_path.c_str());
+      return kExitBadInput;
+    }
+  }
+  bool all_passed = true;
+  for (size_t i = 0; i < s.guests.size(); ++i) {
+    int status = print_summary(*machines[i]->vm, outcomes[i], quiet);
+    all_passed &= report_verdict(s, s.guests[i], status, consoles[i]) != 0;
+  }
+  if (!all_passed) return 1;
+  std::fprintf(stderr, "hvsim: scenario %s passed (%zu guests, engine %s, paging %s)\n", s.name.c_str(), s.guests.size(),
+               engine.c_str(), paging_mode_name(opt.paging));
+  return 0;
 }
 
 int run_scenario(const std::string& path, const std::string& engine_override,
@@ -132,37 +244,25 @@ int run_scenario(const std::string& path, const std::string& engine_override,
     return kExitBadInput;
   }
   const Scenario& s = *scenario;
-  opt.kernel_path = s.kernel;
-  opt.cmdline = s.cmdline;
-  opt.ram_bytes = s.memory_mib << 20;
   opt.paging = paging_override ? *paging_override : *parse_paging_mode(s.paging);
-  if (!opt.max_instructions) opt.max_instructions = s.max_instructions;
-  std::vector<uint8_t> initrd;
-  if (!s.programs.empty()) {
-    auto files = initrd_files_from_paths(s.programs);
-    if (!files) {
-      std::fprintf(stderr, "hvsim: scenario '%s': %s\n", path.c_str(), files.error().message.c_str());
-      return kExitBadInput;
-    }
-    auto packed = pack_initrd(*files);
-    if (!packed) {
-      std::fprintf(stderr, "hvsim: scenario '%s': %s\n", path.c_str(), packed.error().message.c_str());
-      return kExitBadInput;
-    }
-    initrd = std::move(*packed);
+  const std::string engine = engine_override.empty() ? s.engine : engine_override;
+  if (s.guests.size() > 1) {
+    return run_host_scenario(s, engine, opt, dump_path, quiet);
+  }
+  const GuestSpec& g = s.guests[0];
+  opt = guest_options(g, opt);
+  auto initrd = scenario_initrd(g);
+  if (!initrd) {
+    std::fprintf(stderr, "hvsim: scenario '%s': %s\n", path.c_str(), initrd.error().message.c_str());
+    return kExitBadInput;
   }
   std::string console;
-  const std::string engine = engine_override.empty() ? s.engine : engine_override;
-  int status = run_guest(opt, engine, dump_path, quiet, &initrd, &console);
+  int status = run_guest(opt, engine, dump_path, quiet, &*initrd, &console);
   if (status == kExitBadInput && console.empty()) return status;
-  ScenarioVerdict v = check_scenario(s, status, console);
-  if (v.passed) {
-    std::fprintf(stderr, "hvsim: scenario %s passed (engine %s, paging %s)\n", s.name.c_str(), engine.c_str(),
-                 paging_mode_name(opt.paging));
-    return 0;
-  }
-  for (const auto& f : v.failures) std::fprintf(stderr, "hvsim: scenario %s failed: %s\n", s.name.c_str(), f.c_str());
-  return 1;
+  if (!report_verdict(s, g, status, console)) return 1;
+  std::fprintf(stderr, "hvsim: scenario %s passed (engine %s, paging %s)\n", s.name.c_str(), engine.c_str(),
+               paging_mode_name(opt.paging));
+  return 0;
 }
 
 }  // namespace

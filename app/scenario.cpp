@@ -60,6 +60,58 @@ std::string resolve(const std::string& p, const fs::path& base, const std::strin
   return (path.is_absolute() ? path : base / path).lexically_normal().string();
 }
 
+
+// One guest's table; `expect` is its expectations table (may be null).
+Result<GuestSpec> parse_guest(const toml::table& t, const std::string& table, const toml::node* expect_node,
+                              const std::string& expect_table, bool needs_name, const fs::path& base,
+                              const std::string& build_dir) {
+  GuestSpec g;
+  std::set<std::string> keys = {"name", "kernel", "flat", "programs", "cmdline", "memory_mib", "max_instructions"};
+  if (needs_name) keys.insert("expect");
+  if (auto r = only_keys(t, keys, table); !r) return r.error();
+  auto name = get<std::string>(t, "name", table, "guest0", needs_name);
+  auto kernel = get<std::string>(t, "kernel", table, "", false);
+  auto flat = get<std::string>(t, "flat", table, "", false);
+  auto cmdline = get<std::string>(t, "cmdline", table, "", false);
+  auto memory = get<int64_t>(t, "memory_mib", table, 64, false);
+  auto budget = get<int64_t>(t, "max_instructions", table, 0, false);
+  auto programs = get_strings(t, "programs", table);
+  for (auto* r : {&name, &kernel, &flat, &cmdline})
+    if (!*r) return r->error();
+  if (!memory) return memory.error();
+  if (!budget) return budget.error();
+  if (!programs) return programs.error();
+  if (kernel->empty() == flat->empty()) return make_error("missing key 'kernel' (or 'flat') in " + table + ": exactly one");
+  if (!flat->empty() && (!programs->empty() || !cmdline->empty())) {
+    return make_error(table + " 'flat' guests take no programs or cmdline");
+  }
+  if (name->empty() || name->size() > 32 || name->find_first_of(" \t\n:") != std::string::npos) {
+    return make_error(table + " name must be 1 to 32 characters without spaces or ':'");
+  }
+  if (*memory < 2 || *memory > 4096) return make_error(table + " memory_mib must be 2 to 4096");
+  if (*budget < 0) return make_error(table + " max_instructions must not be negative");
+  g.name = *name;
+  if (!kernel->empty()) g.kernel = resolve(*kernel, base, build_dir);
+  if (!flat->empty()) g.flat = resolve(*flat, base, build_dir);
+  for (const auto& p : *programs) g.programs.push_back(resolve(p, base, build_dir));
+  g.cmdline = *cmdline;
+  g.memory_mib = static_cast<uint64_t>(*memory);
+  g.max_instructions = static_cast<uint64_t>(*budget);
+  if (expect_node) {
+    const toml::table* expect = expect_node->as_table();
+    if (!expect) return make_error(expect_table + " must be a table");
+    if (auto r = only_keys(*expect, {"exit_status", "console"}, expect_table); !r) return r.error();
+    auto status = get<int64_t>(*expect, "exit_status", expect_table, 0, false);
+    auto console = get_strings(*expect, "console", expect_table);
+    if (!status) return status.error();
+    if (!console) return console.error();
+    if (*status < 0 || *status > 255) return make_error(expect_table + " exit_status must be 0 to 255");
+    g.exit_status = static_cast<int>(*status);
+    g.console = *console;
+  }
+  return g;
+}
+
 }  // namespace
 
 Result<Scenario> load_scenario(const std::string& path, const std::string& build_dir) {
@@ -74,7 +126,9 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
                       std::string(err.description()));
   }
   auto fail = [&](const Error& e) { return make_error("scenario '" + path + "': " + e.message); };
-  if (auto r = only_keys(root, {"name", "description", "engine", "paging", "guest", "expect"}, "the scenario"); !r) return fail(r.error());
+  if (auto r = only_keys(root, {"name", "description", "engine", "paging", "slice_us", "guest", "expect"}, "the scenario");
+      !r)
+    return fail(r.error());
 
   Scenario s;
   const fs::path base = fs::path(path).parent_path();
@@ -87,50 +141,41 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
   if (!parse_paging_mode(*paging)) {
     return fail(make_error("paging must be native, ept or shadow, not '" + *paging + "'"));
   }
-  s.paging = *paging;
+  auto slice = get<int64_t>(root, "slice_us", "the scenario", 1000, false);
+  if (!slice) return fail(slice.error());
+  if (*slice < 1 || *slice > 1'000'000) return fail(make_error("slice_us must be 1 to 1000000"));
   s.name = *name;
   s.description = *desc;
   s.engine = *engine;
+  s.paging = *paging;
+  s.slice_us = static_cast<uint64_t>(*slice);
 
-  const toml::table* guest = root["guest"].as_table();
-  if (!guest) return fail(make_error("missing table [guest]"));
-  if (auto r = only_keys(*guest, {"kernel", "programs", "cmdline", "memory_mib", "max_instructions"}, "[guest]"); !r) {
-    return fail(r.error());
-  }
-  auto kernel = get<std::string>(*guest, "kernel", "[guest]", "", true);
-  auto cmdline = get<std::string>(*guest, "cmdline", "[guest]", "", false);
-  auto memory = get<int64_t>(*guest, "memory_mib", "[guest]", 64, false);
-  auto budget = get<int64_t>(*guest, "max_instructions", "[guest]", 0, false);
-  auto programs = get_strings(*guest, "programs", "[guest]");
-  if (!kernel) return fail(kernel.error());
-  if (!cmdline) return fail(cmdline.error());
-  if (!memory) return fail(memory.error());
-  if (!budget) return fail(budget.error());
-  if (!programs) return fail(programs.error());
-  if (*memory < 2 || *memory > 4096) return fail(make_error("[guest] memory_mib must be 2 to 4096"));
-  if (*budget < 0) return fail(make_error("[guest] max_instructions must not be negative"));
-  s.kernel = resolve(*kernel, base, build_dir);
-  for (const auto& p : *programs) s.programs.push_back(resolve(p, base, build_dir));
-  s.cmdline = *cmdline;
-  s.memory_mib = static_cast<uint64_t>(*memory);
-  s.max_instructions = static_cast<uint64_t>(*budget);
-
-  if (const toml::node* e = root.get("expect")) {
-    const toml::table* expect = e->as_table();
-    if (!expect) return fail(make_error("[expect] must be a table"));
-    if (auto r = only_keys(*expect, {"exit_status", "console"}, "[expect]"); !r) return fail(r.error());
-    auto status = get<int64_t>(*expect, "exit_status", "[expect]", 0, false);
-    auto console = get_strings(*expect, "console", "[expect]");
-    if (!status) return fail(status.error());
-    if (!console) return fail(console.error());
-    if (*status < 0 || *status > 255) return fail(make_error("[expect] exit_status must be 0 to 255"));
-    s.exit_status = static_cast<int>(*status);
-    s.console = *console;
+  const toml::node* guests = root.get("guest");
+  if (!guests) return fail(make_error("missing table [guest] (or [[guest]] for several guests)"));
+  if (const toml::table* one = guests->as_table()) {
+    auto g = parse_guest(*one, "[guest]", root.get("expect"), "[expect]", false, base, build_dir);
+    if (!g) return fail(g.error());
+    s.guests.push_back(std::move(*g));
+  } else if (const toml::array* many = guests->as_array()) {
+    if (root.get("expect")) return fail(make_error("with several guests, each has its own [guest.expect]"));
+    std::set<std::string> names;
+    for (const auto& node : *many) {
+      const toml::table* t = node.as_table();
+      if (!t) return fail(make_error("[[guest]] (" + where(node) + ") must be a table"));
+      auto g = parse_guest(*t, "[[guest]]", t->get("expect"), "[guest.expect]", true, base, build_dir);
+      if (!g) return fail(g.error());
+      if (!names.insert(g->name).second) return fail(make_error("two guests are named '" + g->name + "'"));
+      s.guests.push_back(std::move(*g));
+    }
+    if (s.guests.empty()) return fail(make_error("[[guest]] lists no guest"));
+    if (s.guests.size() > 8) return fail(make_error("at most 8 guests"));
+  } else {
+    return fail(make_error("'guest' must be a table or an array of tables"));
   }
   return s;
 }
 
-ScenarioVerdict check_scenario(const Scenario& s, int exit_status, const std::string& console) {
+ScenarioVerdict check_guest(const GuestSpec& s, int exit_status, const std::string& console) {
   ScenarioVerdict v;
   if (exit_status != s.exit_status) {
     v.failures.push_back("exit status " + std::to_string(exit_status) + ", expected " + std::to_string(s.exit_status));

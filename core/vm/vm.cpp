@@ -17,6 +17,7 @@ const char* run_end_name(RunEnd e) {
     case RunEnd::Stopped: return "stopped";
     case RunEnd::HostError: return "host error";
     case RunEnd::ExceptionStorm: return "exception storm";
+    case RunEnd::SliceEnded: return "slice ended";
   }
   return "?";
 }
@@ -176,7 +177,7 @@ void Vm::try_inject_interrupt() {
   deliver(ev);
 }
 
-RunOutcome Vm::run() {
+RunOutcome Vm::run(uint64_t until_ns) {
   RunOutcome out;
   for (;;) {
     if (exit_requested_) {
@@ -194,6 +195,10 @@ RunOutcome Vm::run() {
       out.detail = std::to_string(kExceptionStormLimit) + " exceptions in a row without an instruction retiring";
       return out;
     }
+    if (now_ns() >= until_ns) {
+      out.end = RunEnd::SliceEnded;
+      return out;
+    }
     timers_.fire_due(now_ns());
     try_inject_interrupt();
     if (triple_faulted_) continue;
@@ -204,11 +209,12 @@ RunOutcome Vm::run() {
         log("halt_forever");
         return out;
       }
-      idle_ns_ += timers_.next_deadline() - now_ns();  // nothing runs until the next timer
+      // Nothing runs until the next timer (or the end of the slice).
+      idle_ns_ += std::min(timers_.next_deadline(), until_ns) - now_ns();
       continue;
     }
-    uint64_t budget = UINT64_MAX;
-    if (!timers_.empty()) budget = timers_.next_deadline() - now_ns();
+    uint64_t budget = until_ns - now_ns();
+    if (!timers_.empty()) budget = std::min(budget, timers_.next_deadline() - now_ns());
     if (config_.max_instructions) {
       uint64_t retired = cpu_->instructions_retired();
       if (retired >= config_.max_instructions) {

@@ -33,7 +33,16 @@ struct VmConfig {
   uint64_t vmm_bytes = 8ull << 20;            // VMM frames for EPT and shadow tables
 };
 
-enum class RunEnd : uint8_t { Exited, TripleFault, HaltedForever, BudgetExhausted, Stopped, HostError, ExceptionStorm };
+enum class RunEnd : uint8_t {
+  Exited,
+  TripleFault,
+  HaltedForever,
+  BudgetExhausted,
+  Stopped,
+  HostError,
+  ExceptionStorm,
+  SliceEnded,  // run(until_ns) reached its virtual time: the guest goes on at the next run
+};
 
 // A handler that faults on its own first instruction loops forever without retiring anything,
 // so neither virtual time nor an instruction budget would end it. Real hardware would spin;
@@ -69,7 +78,8 @@ class Vm : public Platform {
   Result<void> map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler);
   void set_console(std::function<void(char)> sink) { console_ = std::move(sink); }
 
-  RunOutcome run();
+  // Runs until the guest ends, or until its virtual time reaches `until_ns` (a host's slice).
+  RunOutcome run(uint64_t until_ns = UINT64_MAX);
 
   // Platform
   uint64_t now_ns() const override;

@@ -32,19 +32,23 @@ TEST_CASE("Scenario: a full scenario loads with defaults and resolved paths") {
       "[expect]\nexit_status = 3\nconsole = [\"a\", \"b\"]\n");
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   CHECK(r->name == "demo");
-  CHECK(r->kernel == "/b/guest/kernel.elf");
-  CHECK(r->programs.size() == 2);
-  CHECK(fs::path(r->programs[0]).filename() == "init");
-  CHECK(fs::path(r->programs[0]).is_absolute());
-  CHECK(r->programs[1] == "/abs/prog");
-  CHECK(r->memory_mib == 128);
-  CHECK(r->exit_status == 3);
-  CHECK(r->console == std::vector<std::string>{"a", "b"});
+  REQUIRE(r->guests.size() == 1);
+  const GuestSpec& g = r->guests[0];
+  CHECK(g.kernel == "/b/guest/kernel.elf");
+  CHECK(g.programs.size() == 2);
+  CHECK(fs::path(g.programs[0]).filename() == "init");
+  CHECK(fs::path(g.programs[0]).is_absolute());
+  CHECK(g.programs[1] == "/abs/prog");
+  CHECK(g.memory_mib == 128);
+  CHECK(g.exit_status == 3);
+  CHECK(g.console == std::vector<std::string>{"a", "b"});
   auto m = load_text(kMinimal);
   REQUIRE(m.ok());
   CHECK(m->name == "s");
-  CHECK(m->memory_mib == 64);
+  CHECK(m->guests[0].memory_mib == 64);
+  CHECK(m->guests[0].name == "guest0");
   CHECK(m->engine == "native");
+  CHECK(m->paging == "native");
 }
 
 TEST_CASE("Scenario: mistakes are errors that name the key and line") {
@@ -62,18 +66,40 @@ TEST_CASE("Scenario: mistakes are errors that name the key and line") {
   CHECK(!load_scenario("/nonexistent/s.toml", "/b").ok());
 }
 
+TEST_CASE("Scenario: several guests, each with a name and its own expectations") {
+  auto r = load_text(
+      "paging = \"ept\"\nslice_us = 500\n"
+      "[[guest]]\nname = \"alpha\"\nkernel = \"k.elf\"\n[guest.expect]\nconsole = [\"a\"]\n"
+      "[[guest]]\nname = \"beta\"\nflat = \"b.bin\"\n[guest.expect]\nexit_status = 7\n");
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  REQUIRE(r->guests.size() == 2);
+  CHECK(r->paging == "ept");
+  CHECK(r->slice_us == 500);
+  CHECK(r->guests[0].name == "alpha");
+  CHECK(r->guests[0].console == std::vector<std::string>{"a"});
+  CHECK(fs::path(r->guests[1].flat).filename() == "b.bin");
+  CHECK(r->guests[1].exit_status == 7);
+  const std::string two = "[[guest]]\nname = \"a\"\nkernel = \"k\"\n[[guest]]\nname = \"a\"\nkernel = \"k\"\n";
+  CHECK(error_of(two).find("two guests are named 'a'") != std::string::npos);
+  CHECK(error_of("[[guest]]\nkernel = \"k\"\n").find("missing key 'name'") != std::string::npos);
+  CHECK(error_of("[[guest]]\nname = \"a\"\nkernel = \"k\"\n[expect]\n").find("[guest.expect]") != std::string::npos);
+  CHECK(error_of("[guest]\nkernel = \"k\"\nflat = \"f\"\n").find("exactly one") != std::string::npos);
+  CHECK(error_of("paging = \"nested\"\n" + kMinimal).find("native, ept or shadow") != std::string::npos);
+  CHECK(error_of("[[guest]]\nname = \"a b\"\nkernel = \"k\"\n").find("without spaces") != std::string::npos);
+}
+
 TEST_CASE("Scenario: the verdict needs the exit status and the console lines in order") {
-  Scenario s;
+  GuestSpec s;
   s.exit_status = 0;
   s.console = {"one", "three"};
-  CHECK(check_scenario(s, 0, "one\ntwo\nthree\n").passed);
-  CHECK(check_scenario(s, 0, "one\r\nthree\r\n").passed);
-  auto out_of_order = check_scenario(s, 0, "three\none\n");
+  CHECK(check_guest(s, 0, "one\ntwo\nthree\n").passed);
+  CHECK(check_guest(s, 0, "one\r\nthree\r\n").passed);
+  auto out_of_order = check_guest(s, 0, "three\none\n");
   CHECK(!out_of_order.passed);
   CHECK(out_of_order.failures[0].find("\"three\"") != std::string::npos);
-  auto partial = check_scenario(s, 0, "one two\nthree\n");  // whole lines, not substrings
+  auto partial = check_guest(s, 0, "one two\nthree\n");  // whole lines, not substrings
   CHECK(!partial.passed);
-  auto status = check_scenario(s, 2, "one\nthree\n");
+  auto status = check_guest(s, 2, "one\nthree\n");
   CHECK(!status.passed);
   CHECK(status.failures[0].find("exit status 2, expected 0") != std::string::npos);
 }

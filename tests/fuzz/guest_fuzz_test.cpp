@@ -477,6 +477,8 @@ bool valid_end(RunEnd e) {
     case RunEnd::HostError:
     case RunEnd::ExceptionStorm:
       return true;
+    case RunEnd::SliceEnded:  // only run(until_ns) ends a slice; the fuzzer runs to the end
+      return false;
   }
   return false;
 }
