@@ -124,6 +124,7 @@ Result<void> EptTables::map(uint64_t gpa, uint64_t mpa, uint64_t, int leaf_level
 }
 
 uint64_t* EptTables::leaf_entry(uint64_t gpa) {
+  ++generation_;
   uint64_t table = root();
   for (int level = 4; level >= 1; --level) {
     uint64_t* e = frames_->entry(table + ((gpa >> (12 + 9 * (level - 1))) & 0x1ff) * 8);

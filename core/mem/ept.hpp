@@ -71,7 +71,10 @@ class EptTables {
   uint64_t root() const { return eptp_ & ~0xfffull; }
   bool accessed_dirty() const { return eptp_ & ept::EPTP_AD; }
   // Changes one entry's bits in place (tests, and the VMM's policies): the leaf covering gpa.
+  // Handing out the pointer counts as a change: cached translations are dropped.
   uint64_t* leaf_entry(uint64_t gpa);
+  // Bumped by every change the VMM makes; translation caches compare it.
+  uint64_t generation() const { return generation_; }
   VmmFrames& frames() { return *frames_; }
 
  private:
@@ -79,6 +82,7 @@ class EptTables {
   Result<void> map(uint64_t gpa, uint64_t mpa, uint64_t size, int level);
   VmmFrames* frames_;
   uint64_t eptp_;
+  uint64_t generation_ = 1;
 };
 
 }  // namespace hvsim

@@ -37,9 +37,27 @@ class EptPaging : public GuestMmu {
   // The full two-dimensional walk for one access, without side effects.
   EptTranslation translate(uint64_t va, Access access, unsigned cpl);
   EptTables& tables() { return ept_; }
+  // The second dimension of a fill, through a small cache of guest-physical pages already
+  // walked (what the processor's paging-structure caches do); the references are counted as
+  // the full walk would make them, and A/D flags are set on the first walk that needs them.
+  struct Leaf {
+    bool ok = false;
+    int steps = 0;  // EPT references the walk makes
+    uint64_t mpa = 0;
+    bool readable = false, writable = false, executable = false;
+  };
+  Leaf second_dimension(uint64_t gpa, Access need);
 
  private:
-  EptTranslation walk(const PagingControl& ctl, uint64_t va, Access access, unsigned cpl, bool side_effects);
+  EptTranslation walk(const PagingControl& ctl, uint64_t va, Access access, unsigned cpl);
+  // One guest-physical page's translation, packed: tag = page | 1; value = machine page |
+  // rights and state in the low bits.
+  struct CacheEntry {
+    uint64_t tag = 0, value = 0;
+  };
+  static constexpr size_t kCacheSize = 1 << 14;  // direct mapped: 64 MiB of guest-physical pages
+  std::vector<CacheEntry> cache_ = std::vector<CacheEntry>(kCacheSize);
+  uint64_t cache_generation_ = 0;
   MachineMemory& machine_;
   EptTables& ept_;
 };

@@ -8,7 +8,8 @@ PagingControl GuestMmu::control() const {
   c.cr3 = cpu_->cr(3);
   c.cr4 = cpu_->cr(4);
   c.efer = cpu_->msr(msr::IA32_EFER);
-  c.rflags_ac = cpu_->rflags() & rflags::AC;
+  // RFLAGS.AC only matters to SMAP; reading RFLAGS costs a flags computation in Unicorn.
+  c.rflags_ac = (c.cr4 & cr4::SMAP) && (cpu_->rflags() & rflags::AC);
   return c;
 }
 
