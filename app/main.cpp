@@ -13,6 +13,7 @@
 #include "core/vm/elf_loader.hpp"
 #include "core/vm/host.hpp"
 #include "app/state_dump.hpp"
+#include "app/walk_report.hpp"
 
 namespace {
 
@@ -77,6 +78,30 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
   return status;
 }
 
+// Reads the guest's files and builds its machine; a message on stderr and null on bad input.
+std::unique_ptr<hvsim::Machine> load_machine(const hvsim::MachineOptions& opt,
+                                             const std::vector<uint8_t>* initrd_bytes = nullptr) {
+  using namespace hvsim;
+  const bool kernel = !opt.kernel_path.empty();
+  auto image = kernel ? read_file(opt.kernel_path, kMaxKernelBytes) : read_file(opt.image_path, kMaxFlatImage);
+  if (!image) {
+    std::fprintf(stderr, "hvsim: %s\n", image.error().message.c_str());
+    return nullptr;
+  }
+  Result<std::vector<uint8_t>> initrd = initrd_bytes ? *initrd_bytes : std::vector<uint8_t>{};
+  if (!opt.initrd_path.empty()) initrd = read_file(opt.initrd_path, kMaxInitrdBytes);
+  if (!initrd) {
+    std::fprintf(stderr, "hvsim: %s\n", initrd.error().message.c_str());
+    return nullptr;
+  }
+  auto machine = build_machine(opt, *image, *initrd);
+  if (!machine) {
+    std::fprintf(stderr, "hvsim: %s\n", machine.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*machine);
+}
+
 // Runs one guest; its console goes to stdout (and into `console` when given), hvsim's own
 // messages to stderr. Returns hvsim's exit status (docs/flat-guests.md).
 int run_guest(const hvsim::MachineOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet,
@@ -86,24 +111,9 @@ int run_guest(const hvsim::MachineOptions& opt, const std::string& engine, const
     std::fprintf(stderr, "hvsim: engine '%s' is not available yet (only 'native')\n", engine.c_str());
     return kExitBadInput;
   }
-  const bool kernel = !opt.kernel_path.empty();
-  auto image = kernel ? read_file(opt.kernel_path, kMaxKernelBytes) : read_file(opt.image_path, kMaxFlatImage);
-  if (!image) {
-    std::fprintf(stderr, "hvsim: %s\n", image.error().message.c_str());
-    return kExitBadInput;
-  }
-  Result<std::vector<uint8_t>> initrd = initrd_bytes ? *initrd_bytes : std::vector<uint8_t>{};
-  if (!opt.initrd_path.empty()) initrd = read_file(opt.initrd_path, kMaxInitrdBytes);
-  if (!initrd) {
-    std::fprintf(stderr, "hvsim: %s\n", initrd.error().message.c_str());
-    return kExitBadInput;
-  }
-  auto machine = build_machine(opt, *image, *initrd);
-  if (!machine) {
-    std::fprintf(stderr, "hvsim: %s\n", machine.error().message.c_str());
-    return kExitBadInput;
-  }
-  Vm& vm = *(*machine)->vm;
+  auto machine = load_machine(opt, initrd_bytes);
+  if (!machine) return kExitBadInput;
+  Vm& vm = *machine->vm;
   // Line-buffered: a guest that hangs or is killed still shows what it printed.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   constexpr size_t kConsoleCapture = 16u << 20;
@@ -265,6 +275,46 @@ int run_scenario(const std::string& path, const std::string& engine_override,
   return 0;
 }
 
+// `hvsim walk`: run a guest to a point, then show how one linear address translates.
+int walk_command(const std::string& scenario_path, hvsim::MachineOptions opt, uint64_t at, uint64_t va,
+                 const std::string& access_name_arg, int cpl_arg) {
+  using namespace hvsim;
+  std::vector<uint8_t> initrd;
+  if (!scenario_path.empty()) {
+    auto scenario = load_scenario(scenario_path, build_dir());
+    if (!scenario) {
+      std::fprintf(stderr, "hvsim: %s\n", scenario.error().message.c_str());
+      return kExitBadInput;
+    }
+    if (scenario->guests.size() != 1) {
+      std::fprintf(stderr, "hvsim: walk takes a scenario with one guest\n");
+      return kExitBadInput;
+    }
+    const PagingMode paging = opt.paging;
+    opt = guest_options(scenario->guests[0], opt);
+    opt.paging = paging;
+    auto packed = scenario_initrd(scenario->guests[0]);
+    if (!packed) {
+      std::fprintf(stderr, "hvsim: %s\n", packed.error().message.c_str());
+      return kExitBadInput;
+    }
+    initrd = std::move(*packed);
+  }
+  opt.max_instructions = at;
+  auto machine = load_machine(opt, &initrd);
+  if (!machine) return kExitBadInput;
+  Vm& vm = *machine->vm;
+  vm.set_console([](char) {});
+  RunOutcome out = at ? vm.run() : RunOutcome{RunEnd::BudgetExhausted, 0, ""};
+  if (out.end != RunEnd::BudgetExhausted && out.end != RunEnd::Exited) {
+    std::fprintf(stderr, "hvsim: the guest ended before the walk: %s\n", run_end_name(out.end));
+  }
+  const Access access = access_name_arg == "write" ? Access::Write : access_name_arg == "fetch" ? Access::Fetch : Access::Read;
+  const unsigned cpl = cpl_arg < 0 ? vm.cpu().cpl() : static_cast<unsigned>(cpl_arg);
+  std::fputs(walk_report(vm, va, access, cpl).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -301,6 +351,27 @@ int main(int argc, char** argv) {
           "NON-NEGATIVE"));
   run->add_flag("--quiet,-q", quiet, "no summary line on a normal exit");
 
+  hvsim::MachineOptions walk_opt;
+  std::string walk_scenario, walk_access = "read", walk_paging;
+  uint64_t walk_at = 0, walk_va = 0;
+  int walk_cpl = -1;
+  auto* walk = app.add_subcommand("walk", "show how the MMU translates one linear address, every reference of every "
+                                          "dimension (guest tables, EPT or shadow tables)");
+  walk->footer("Examples:\n  hvsim walk scenarios/boot.toml --at 1000000 --va 0xffffffff80100000 --paging ept\n"
+               "  hvsim walk --flat build/guest/flat/pf_codes.bin --va 0x100000 --access fetch --paging shadow");
+  auto* walk_s = walk->add_option("scenario", walk_scenario, "scenario file (one guest)");
+  auto* walk_flat = walk->add_option("--flat", walk_opt.image_path, "flat 64-bit binary");
+  auto* walk_kernel = walk->add_option("--kernel", walk_opt.kernel_path, "64-bit ELF kernel");
+  walk_s->excludes(walk_flat)->excludes(walk_kernel);
+  walk_flat->excludes(walk_kernel);
+  walk->add_option("--initrd", walk_opt.initrd_path, "initial RAM disk")->needs(walk_kernel);
+  walk->add_option("--cmdline", walk_opt.cmdline, "kernel command line")->needs(walk_kernel);
+  walk->add_option("--va", walk_va, "the linear address (0x... accepted)")->required();
+  walk->add_option("--at", walk_at, "run this many guest instructions first (0: walk the initial state)");
+  walk->add_option("--access", walk_access, "read, write or fetch")->check(CLI::IsMember({"read", "write", "fetch"}));
+  walk->add_option("--cpl", walk_cpl, "privilege level of the access (default: the CPU's)")->check(CLI::Range(0, 3));
+  walk->add_option("--paging", walk_paging, "native, ept or shadow")->check(CLI::IsMember({"native", "ept", "shadow"}));
+
   std::string log_file;
   auto* verify = app.add_subcommand("verify-log", "check an event log's hash chain");
   verify->add_option("file", log_file)->required();
@@ -309,6 +380,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (*run && opt.image_path.empty() && opt.kernel_path.empty() && scenario_path.empty()) {
       throw CLI::RequiredError("--flat or --kernel");
+    }
+    if (*walk && walk_opt.image_path.empty() && walk_opt.kernel_path.empty() && walk_scenario.empty()) {
+      throw CLI::RequiredError("a scenario, --flat or --kernel");
     }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadInput;
@@ -323,6 +397,10 @@ int main(int argc, char** argv) {
                           dump_path, quiet);
     }
     if (*run) return run_guest(opt, engine.empty() ? "native" : engine, dump_path, quiet);
+    if (*walk) {
+      if (!walk_paging.empty()) walk_opt.paging = *hvsim::parse_paging_mode(walk_paging);
+      return walk_command(walk_scenario, walk_opt, walk_at, walk_va, walk_access, walk_cpl);
+    }
     if (*verify) {
       auto r = hvsim::verify_log_chain(log_file);
       if (!r) {
