@@ -46,6 +46,16 @@ void add_stack_candidates(const Instruction& insn, UnicornCpu& cpu, std::vector<
 }
 }  // namespace
 
+uint64_t memory_operand_address(UnicornCpu& cpu, const Instruction& insn, const ZydisDecodedOperand& op) {
+  uint64_t ea = register_value(cpu, op.mem.base, insn.next()) +
+                register_value(cpu, op.mem.index, insn.next()) * (op.mem.scale ? op.mem.scale : 1) +
+                static_cast<uint64_t>(op.mem.disp.value);
+  if (insn.info.address_width == 32) ea &= 0xffffffff;
+  if (op.mem.segment == ZYDIS_REGISTER_FS) ea += cpu.segment(Seg::Fs).base;
+  if (op.mem.segment == ZYDIS_REGISTER_GS) ea += cpu.segment(Seg::Gs).base;
+  return ea;
+}
+
 uint64_t exact_fault_address(UnicornCpu& cpu, const Instruction* insn, uint64_t fault_page, Access access) {
   if (access == Access::Fetch || !insn) {
     uint64_t rip = cpu.rip();
@@ -57,13 +67,7 @@ uint64_t exact_fault_address(UnicornCpu& cpu, const Instruction* insn, uint64_t 
     const auto& op = insn->operands[i];
     if (op.type != ZYDIS_OPERAND_TYPE_MEMORY || op.mem.type != ZYDIS_MEMOP_TYPE_MEM) continue;
     if (op.visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN && op.mem.base == ZYDIS_REGISTER_RSP) continue;
-    uint64_t ea = register_value(cpu, op.mem.base, insn->next()) +
-                  register_value(cpu, op.mem.index, insn->next()) * (op.mem.scale ? op.mem.scale : 1) +
-                  static_cast<uint64_t>(op.mem.disp.value);
-    if (insn->info.address_width == 32) ea &= 0xffffffff;
-    if (op.mem.segment == ZYDIS_REGISTER_FS) ea += cpu.segment(Seg::Fs).base;
-    if (op.mem.segment == ZYDIS_REGISTER_GS) ea += cpu.segment(Seg::Gs).base;
-    cands.push_back({ea, op.size ? op.size / 8u : 1u});
+    cands.push_back({memory_operand_address(cpu, *insn, op), op.size ? op.size / 8u : 1u});
   }
   for (const auto& c : cands) {
     if ((c.address & ~0xfffull) == fault_page) return c.address;

@@ -14,4 +14,7 @@ uint64_t exact_fault_address(UnicornCpu& cpu, const Instruction* insn, uint64_t 
 // Value of a Zydis register operand (general registers of any width, RIP).
 uint64_t register_value(UnicornCpu& cpu, ZydisRegister reg, uint64_t next_rip);
 
+// The linear address of a memory operand (base + index * scale + displacement, FS/GS base).
+uint64_t memory_operand_address(UnicornCpu& cpu, const Instruction& insn, const ZydisDecodedOperand& op);
+
 }  // namespace hvsim

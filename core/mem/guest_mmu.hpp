@@ -42,6 +42,8 @@ class GuestMmu : public AddressTranslator {
   // Called by the VMM at every stop of the vCPU, before it looks at the guest: deferred work
   // (shadow paging applies traced page-table writes here).
   virtual void sync() {}
+  // The guest invalidated the translation of `va` (INVLPG), when the VMM traps it.
+  virtual void invlpg(uint64_t) {}
 
  protected:
   bool is_mmio(uint64_t gpa) const;

@@ -46,7 +46,7 @@ class ShadowPaging : public GuestMmu {
   std::optional<uint64_t> probe(uint64_t va) override;
   void sync() override;
   // Drops the shadow entry for `va` in the current root (the VMM's INVLPG).
-  void invlpg(uint64_t va);
+  void invlpg(uint64_t va) override;
   ShadowTranslation translate(uint64_t va, Access access, unsigned cpl);
   size_t roots_cached() const { return roots_.size(); }
   bool is_traced(uint64_t gpa) const { return traced_.count(gpa & ~0xfffull) != 0; }

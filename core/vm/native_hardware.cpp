@@ -62,6 +62,17 @@ struct Emulation {
     vm.raise_exception(vec::GP, 0);
     return true;
   }
+
+  // INVLPG m (trapped under shadow paging): the VMM drops its shadow entry for the page; the
+  // CPU's TLB has no per-page flush here, so all of it goes.
+  bool invlpg() {
+    if (cpu.cpl() != 0) return gp0();
+    const ZydisDecodedOperand& op = insn.operands[0];
+    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY) return ud();
+    vm.mmu().invlpg(memory_operand_address(cpu, insn, op));
+    cpu.flush_tlb();
+    return complete();
+  }
   bool ud() {
     vm.raise_exception(vec::UD);
     return true;
@@ -299,6 +310,7 @@ bool NativeHardware::execute(Vm& vm, const StopReason& stop, RunOutcome&) {
       return e.software_interrupt(static_cast<uint8_t>(insn->operands[0].imm.value.u), EventType::SoftwareInterrupt);
     case TrapKind::Int3: return e.software_interrupt(vec::BP, EventType::SoftwareException);
     case TrapKind::Int1: return e.software_interrupt(vec::DB, EventType::PrivilegedSoftware);
+    case TrapKind::Invlpg: return e.invlpg();
     case TrapKind::MovToCr8: return e.mov_cr8(true);
     case TrapKind::MovFromCr8: return e.mov_cr8(false);
     case TrapKind::Rdrand:

@@ -80,7 +80,9 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
   uint8_t* aligned = reinterpret_cast<uint8_t*>(
       (reinterpret_cast<uintptr_t>(open_bus_code.data()) + kPageSize - 1) & ~uintptr_t(kPageSize - 1));
   if (auto r = vm->cpu_->map_ram(kOpenBusCodePage, kPageSize, aligned); !r) return r.error();
-  vm->cpu_->set_trap_policy(NativeHardware::trap_policy());
+  TrapSet policy = NativeHardware::trap_policy();
+  if (config.paging == PagingMode::Shadow) policy.add(TrapKind::Invlpg);  // the VMM keeps the shadow in step
+  vm->cpu_->set_trap_policy(policy);
   return vm;
 }
 
