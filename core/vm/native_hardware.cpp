@@ -282,6 +282,9 @@ struct Emulation {
 
 }  // namespace
 
+TrapSet NativeEngine::trap_policy() const { return NativeHardware::trap_policy(); }
+bool NativeEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) { return NativeHardware::execute(vm, stop, out); }
+
 TrapSet NativeHardware::trap_policy() {
   return TrapSet{TrapKind::Rdtsc,   TrapKind::Rdtscp,   TrapKind::Rdmsr,     TrapKind::Wrmsr,
                  TrapKind::In,      TrapKind::Out,      TrapKind::Ins,       TrapKind::Outs,

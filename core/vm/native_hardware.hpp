@@ -7,6 +7,7 @@
 
 #include "core/cpu/trap_points.hpp"
 #include "core/isa/decoder.hpp"
+#include "core/vm/engine.hpp"
 #include "core/vm/vm.hpp"
 
 namespace hvsim {

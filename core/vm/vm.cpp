@@ -80,18 +80,46 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
   uint8_t* aligned = reinterpret_cast<uint8_t*>(
       (reinterpret_cast<uintptr_t>(open_bus_code.data()) + kPageSize - 1) & ~uintptr_t(kPageSize - 1));
   if (auto r = vm->cpu_->map_ram(kOpenBusCodePage, kPageSize, aligned); !r) return r.error();
-  TrapSet policy = NativeHardware::trap_policy();
-  if (config.paging == PagingMode::Shadow) policy.add(TrapKind::Invlpg);  // the VMM keeps the shadow in step
-  vm->cpu_->set_trap_policy(policy);
+  static NativeEngine native;
+  vm->set_engine(native);
   return vm;
 }
+
+void Vm::set_engine(Engine& engine) {
+  engine_ = &engine;
+  TrapSet policy = engine.trap_policy();
+  if (config_.paging == PagingMode::Shadow) policy.add(TrapKind::Invlpg);  // the VMM keeps the shadow in step
+  cpu_->set_trap_policy(policy);
+}
+
+// Device windows see every access; the engine hears of it first (an exit under vtx).
+class Vm::CountingMmio : public MmioHandler {
+ public:
+  CountingMmio(Vm& vm, uint64_t gpa, MmioHandler& inner) : vm_(vm), gpa_(gpa), inner_(inner) {}
+  uint64_t mmio_read(uint64_t offset, unsigned size) override {
+    ++vm_.counters_.mmio_accesses;
+    vm_.engine_->mmio_accessed(vm_, gpa_ + offset, false);
+    return inner_.mmio_read(offset, size);
+  }
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override {
+    ++vm_.counters_.mmio_accesses;
+    vm_.engine_->mmio_accessed(vm_, gpa_ + offset, true);
+    inner_.mmio_write(offset, size, value);
+  }
+
+ private:
+  Vm& vm_;
+  uint64_t gpa_;
+  MmioHandler& inner_;
+};
 
 Result<void> Vm::map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler) {
   // Device windows sit at their guest-physical address in the CPU's physical space, beside
   // guest RAM at its machine address: neither may overlap.
   const uint64_t ram_cpu = ram_->machine_address(), ram_end = ram_cpu + ram_->size();
   if (gpa < ram_->size() || (gpa < ram_end && gpa + size > ram_cpu)) return make_error("MMIO window overlaps RAM");
-  auto r = cpu_->map_mmio(gpa, size, handler);
+  mmio_windows_.push_back(std::make_unique<CountingMmio>(*this, gpa, handler));
+  auto r = cpu_->map_mmio(gpa, size, *mmio_windows_.back());
   if (r) paging_->add_mmio_window(gpa, size);
   return r;
 }
@@ -101,6 +129,7 @@ uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb) { return 
 void Vm::cancel_timer(uint64_t id) { timers_.cancel(id); }
 void Vm::raise_interrupt(uint8_t vector) {
   if (vector < 32) return;  // vectors 0-31 are exceptions; an interrupt controller never sends them
+  engine_->interrupt_raised(*this, vector);
   irq_->raise(vector);
 }
 void Vm::request_exit(int status) {
@@ -125,6 +154,7 @@ bool Vm::deliver(const Event& ev) {
   auto out = deliver_event(*cpu_, *linear_, ev);
   if (out.result == DeliveryResult::TripleFault) {
     triple_faulted_ = true;
+    engine_->triple_fault(*this);
     log("triple_fault", [&](LogRecord& r) { r.num("vector", ev.vector); });
     return false;
   }
@@ -133,6 +163,7 @@ bool Vm::deliver(const Event& ev) {
 
 bool Vm::raise_exception(uint8_t vector, uint32_t error_code) {
   ++counters_.exceptions_delivered;
+  engine_->exception_raised(*this, vector, error_code);
   uint64_t rip = cpu_->rip();
   if (cpu_->instructions_retired() != storm_retired_) {
     storm_retired_ = cpu_->instructions_retired();
@@ -171,6 +202,7 @@ void Vm::try_inject_interrupt() {
   irq_->acknowledge(static_cast<uint8_t>(v));
   halted_ = false;
   ++counters_.interrupts_delivered;
+  engine_->interrupt_delivered(*this, static_cast<uint8_t>(v));
   log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });
   Event ev;
   ev.vector = static_cast<uint8_t>(v);
@@ -261,9 +293,10 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
       return true;
     }
     case StopKind::TrapPoint:
-      return NativeHardware::execute(*this, stop, out);
+      return engine_->trap(*this, stop, out);
     case StopKind::TripleFault:
       triple_faulted_ = true;
+      engine_->triple_fault(*this);
       log("triple_fault");
       return true;
     case StopKind::HostError:

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/cpu/event_delivery.hpp"
 #include "core/cpu/unicorn_cpu.hpp"
@@ -19,6 +20,7 @@
 #include "core/mem/paging_mode.hpp"
 #include "core/mem/vmm_frames.hpp"
 #include "core/time/virtual_clock.hpp"
+#include "core/vm/engine.hpp"
 #include "core/vm/platform.hpp"
 
 namespace hvsim {
@@ -62,6 +64,7 @@ struct VmCounters {
   uint64_t syscalls = 0;
   uint64_t port_io = 0;
   uint64_t instructions_emulated = 0;
+  uint64_t mmio_accesses = 0;
 };
 
 class Vm : public Platform {
@@ -90,6 +93,9 @@ class Vm : public Platform {
   void set_task_priority_class(uint8_t cls) override { cpu_->set_cr(8, cls & 0xf); }
   // Replaces the built-in pending set (a local APIC, for kernels).
   void set_interrupt_controller(InterruptController& ic) { irq_ = &ic; }
+  // The execution engine (default: native); its trap policy is installed on the vCPU.
+  void set_engine(Engine& engine);
+  Engine& engine() { return *engine_; }
   void request_exit(int status) override;
   void console_output(char c) override;
 
@@ -140,6 +146,8 @@ class Vm : public Platform {
   uint64_t idle_ns_ = 0;
   PendingVectors builtin_irq_;
   InterruptController* irq_ = &builtin_irq_;
+  Engine* engine_ = nullptr;
+  bool interrupt_waiting_ = false;
   bool halted_ = false;
   bool emulated_since_run_ = false;  // the last stop was a trap point the VMM emulated
   bool exit_requested_ = false;
@@ -151,6 +159,8 @@ class Vm : public Platform {
   uint64_t rng_state_;
   int64_t tsc_offset_ = 0;  // IA32_TSC writes
   VmCounters counters_;
+  class CountingMmio;
+  std::vector<std::unique_ptr<CountingMmio>> mmio_windows_;
 
   friend struct NativeHardware;
 };
