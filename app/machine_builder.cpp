@@ -5,6 +5,7 @@
 
 #include "core/vm/elf_loader.hpp"
 #include "core/vm/flat_loader.hpp"
+#include "hwassist/vtx_engine.hpp"
 
 namespace hvsim {
 
@@ -57,6 +58,21 @@ Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log,
   cfg.max_instructions = opt.max_instructions;
   cfg.paging = opt.paging;
   cfg.ept_page = opt.ept_page;
+  std::optional<vmx::Preset> preset;
+  if (opt.engine == "vtx") {
+    const std::string name = opt.preset.empty() ? "vtx-ept" : opt.preset;
+    preset = vmx::preset(name);
+    if (!preset) return make_error("unknown vtx preset '" + name + "' (vtx-2006 or vtx-ept)");
+    if (opt.paging_given && opt.paging == PagingMode::Native) {
+      return make_error("the vtx engine virtualizes memory: --paging ept or shadow");
+    }
+    if (opt.paging_given) vmx::use_paging(*preset, opt.paging);
+    cfg.paging = preset->paging;
+  } else if (opt.engine != "native") {
+    return make_error("unknown engine '" + opt.engine + "' (native or vtx)");
+  } else if (!opt.preset.empty()) {
+    return make_error("--preset belongs to the vtx engine");
+  }
   auto vm = Vm::create(pool, cfg, log);
   if (!vm) return vm.error();
   m->vm = std::move(*vm);
@@ -82,6 +98,13 @@ Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log,
                     {HVSIM_DEVICE_TEST_TIMER, 0xf0, 9, 0},
                     {HVSIM_DEVICE_LOCAL_APIC, kLocalApicBase, kLocalApicSize, 0}};
     if (auto r = load_elf_kernel(*m->vm, image, boot); !r) return r.error();
+  }
+  if (preset) {
+    auto engine = vmx::VtxEngine::create(std::move(*preset));
+    if (!engine) return engine.error();
+    if (auto entered = (*engine)->enter(*m->vm); !entered) return entered.error();
+    m->vm->set_engine(**engine);
+    m->engine = std::move(*engine);
   }
   return m;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/vm/engine.hpp"
 #include "core/vm/vm.hpp"
 #include "devices/debug_exit.hpp"
 #include "devices/interval_timer.hpp"
@@ -17,6 +18,7 @@ namespace hvsim {
 struct Machine {
   std::unique_ptr<MachineMemory> machine;  // null when the machine shares a host's pool
   std::unique_ptr<EventLog> log;           // null when it shares a host's log
+  std::unique_ptr<Engine> engine;          // null for the native engine
   std::unique_ptr<Vm> vm;
   PortBus ports;
   std::unique_ptr<Uart16550> uart;
@@ -35,7 +37,10 @@ struct MachineOptions {
   uint64_t ram_bytes = 64ull << 20;
   std::string name = "guest0";
   PagingMode paging = PagingMode::Native;
+  bool paging_given = false;  // false: the engine's preset decides
   EptPageSize ept_page = EptPageSize::Size4K;
+  std::string engine = "native";  // native or vtx
+  std::string preset;             // vtx: vtx-2006 or vtx-ept (default vtx-ept)
 };
 
 // `image` is the flat binary or the kernel ELF; `initrd` may be empty.
