@@ -38,7 +38,7 @@ Preset vtx_2006() {
   v.set(Field::CR0_GUEST_HOST_MASK, cr0::PE | cr0::PG | cr0::WP | cr0::CD | cr0::NW);
   v.set(Field::CR4_GUEST_HOST_MASK, cr4::PAE | cr4::PSE | cr4::PGE | cr4::VMXE | cr4::SMEP | cr4::SMAP);
   return {"vtx-2006", "first-generation VT-x (Adams & Agesen 2006): shadow paging, no TPR shadow",
-          PagingMode::Shadow, v};
+          PagingMode::Shadow, v, 0};
 }
 
 Preset vtx_ept() {

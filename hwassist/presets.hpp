@@ -21,6 +21,9 @@ struct Preset {
   std::string description;
   PagingMode paging;
   Vmcs vmcs;
+  // Shadow paging's write-flooding release (ShadowPaging::kDefaultFloodLimit); 0: every write
+  // to a guest page table is traced, as the VMMs of 2006 did.
+  unsigned shadow_flood_limit = 3;
 };
 
 std::optional<Preset> preset(std::string_view name);

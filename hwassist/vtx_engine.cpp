@@ -2,6 +2,7 @@
 
 #include "core/cpu/fault_address.hpp"
 #include "core/mem/ept_paging.hpp"
+#include "core/mem/shadow_paging.hpp"
 #include "core/vm/native_hardware.hpp"
 #include "core/vm/vm.hpp"
 #include "hwassist/vm_entry.hpp"
@@ -38,6 +39,7 @@ Result<void> VtxEngine::enter(Vm& vm) {
                       " paging, the VM has " + paging_mode_name(vm.config().paging));
   }
   if (auto* ept = dynamic_cast<EptPaging*>(&vm.mmu())) vmcs_.set(Field::EPT_POINTER, ept->tables().eptp());
+  if (auto* shadow = dynamic_cast<ShadowPaging*>(&vm.mmu())) shadow->set_flood_limit(preset_.shadow_flood_limit);
   vmcs_.set(Field::GUEST_CR0, cpu.cr(0));
   vmcs_.set(Field::GUEST_CR3, cpu.cr(3));
   vmcs_.set(Field::GUEST_CR4, cpu.cr(4));

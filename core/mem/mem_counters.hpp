@@ -12,6 +12,7 @@ namespace hvsim {
   X(true_faults, "page faults reflected to the guest")                                        \
   X(pt_write_traces, "writes to traced guest page-table pages")                              \
   X(pt_unshadows, "traced pages released after repeated writes without use (write flooding)") \
+  X(pt_untraced, "traced pages released when no shadow entry depended on them any more")     \
   X(shadow_root_switches, "CR3 changes that selected another shadow root")                    \
   X(shadow_root_builds, "shadow roots built (first use or after eviction)")                   \
   X(shadow_resets, "shadow state dropped entirely (VMM frames exhausted)")                    \

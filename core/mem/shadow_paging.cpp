@@ -106,6 +106,8 @@ void ShadowPaging::drop_leaf(uint64_t slot) {
       erase_one(d->second, slot);
       if (d->second.empty()) dependents_.erase(d);
     }
+    auto pd = page_dependents_.find(it->second.sources[i] & ~0xfffull);
+    if (pd != page_dependents_.end() && --pd->second == 0) page_dependents_.erase(pd);
   }
   if (auto m = rmap_.find(it->second.page_gpa); m != rmap_.end()) {
     erase_one(m->second, slot);
@@ -122,6 +124,7 @@ void ShadowPaging::set_leaf(uint64_t slot, uint64_t value, const WalkResult& gue
   for (int i = 0; i < guest.step_count && i < 4; ++i) {
     leaf.sources[leaf.source_count++] = guest.steps[i].entry_gpa;
     dependents_[guest.steps[i].entry_gpa].push_back(slot);
+    ++page_dependents_[guest.steps[i].entry_gpa & ~0xfffull];
   }
   rmap_[page_gpa].push_back(slot);
   leaves_.emplace(slot, leaf);
@@ -171,6 +174,7 @@ void ShadowPaging::reset() {
   roots_.clear();
   leaves_.clear();
   dependents_.clear();
+  page_dependents_.clear();
   rmap_.clear();
   traced_.clear();
   pending_.clear();
@@ -277,6 +281,11 @@ void ShadowPaging::sync() {
       std::vector<uint64_t> slots = d->second;
       for (uint64_t slot : slots) drop_leaf(slot);
     }
+  }
+  // A traced page no shadow entry depends on any more (its tables were freed, or rewritten
+  // entry by entry) is a page like any other: writes to it go at full speed.
+  for (auto& [page, before] : pending_) {
+    if (!page_dependents_.count(page) && traced_.erase(page)) ++counters_.pt_untraced;
   }
   pending_.clear();
   for (uint64_t page : flooded_) {

@@ -79,6 +79,7 @@ class ShadowPaging : public GuestMmu {
   std::unordered_map<uint64_t, std::vector<uint64_t>> dependents_;    // guest entry -> shadow entries
   std::unordered_map<uint64_t, std::vector<uint64_t>> rmap_;          // guest page -> shadow entries
   std::unordered_map<uint64_t, unsigned> traced_;                      // guest page -> writes since last walked
+  std::unordered_map<uint64_t, uint64_t> page_dependents_;            // guest page -> shadow entries built from it
   std::unordered_map<uint64_t, std::array<uint64_t, 512>> pending_;   // traced pages since the last sync
   std::vector<uint64_t> flooded_;                                      // to untrace at the next sync
   unsigned flood_limit_ = kDefaultFloodLimit;
