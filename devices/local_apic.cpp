@@ -27,6 +27,7 @@ uint32_t LocalApic::ppr(uint8_t tpr_class) const {
 
 void LocalApic::raise(uint8_t vector) {
   if (vector < 16 || !(svr_ & apic_bits::SVR_ENABLE)) return;  // 0-15 are illegal vectors
+  if (!(irr_[vector / 32] & (1u << (vector % 32)))) ++accepted_;
   set(irr_, vector);
 }
 

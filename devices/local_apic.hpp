@@ -37,6 +37,7 @@ class LocalApic : public MmioHandler, public InterruptController {
   void raise(uint8_t vector) override;
   int deliverable(uint8_t task_priority_class) const override;
   void acknowledge(uint8_t vector) override;
+  uint64_t accepted() const override { return accepted_; }
 
   uint64_t timer_expiries() const { return expiries_; }
   uint64_t malformed_accesses() const { return malformed_; }
@@ -59,6 +60,7 @@ class LocalApic : public MmioHandler, public InterruptController {
 
   Platform& platform_;
   Bits256 irr_{}, isr_{};
+  uint64_t accepted_ = 0;
   uint32_t svr_ = 0xff;  // reset: software-disabled, spurious vector 0xff
   uint32_t ldr_ = 0, dfr_ = 0xffffffff;
   uint32_t lvt_timer_ = apic_bits::LVT_MASKED, lvt_lint0_ = apic_bits::LVT_MASKED,

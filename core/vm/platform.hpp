@@ -40,6 +40,9 @@ class InterruptController {
   virtual int deliverable(uint8_t task_priority_class) const = 0;
   // The CPU took `vector` (it is now in service).
   virtual void acknowledge(uint8_t vector) = 0;
+  // Interrupts accepted so far (a vector already pending is not counted again): the VM tells
+  // its engine about each new one (an external-interrupt exit under vtx).
+  virtual uint64_t accepted() const = 0;
 };
 
 // The controller of a VM without an APIC (flat guests): a pending set, nothing in service, so
@@ -47,8 +50,12 @@ class InterruptController {
 class PendingVectors : public InterruptController {
  public:
   void raise(uint8_t vector) override {
-    if (vector >= 32) pending_[vector / 64] |= 1ull << (vector % 64);
+    if (vector < 32) return;
+    uint64_t bit = 1ull << (vector % 64);
+    if (!(pending_[vector / 64] & bit)) ++accepted_;
+    pending_[vector / 64] |= bit;
   }
+  uint64_t accepted() const override { return accepted_; }
   int deliverable(uint8_t tpr_class) const override {
     for (int w = 3; w >= 0; --w) {
       if (pending_[w]) {
@@ -62,6 +69,7 @@ class PendingVectors : public InterruptController {
 
  private:
   uint64_t pending_[4] = {};
+  uint64_t accepted_ = 0;
 };
 
 }  // namespace hvsim

@@ -129,7 +129,6 @@ uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb) { return 
 void Vm::cancel_timer(uint64_t id) { timers_.cancel(id); }
 void Vm::raise_interrupt(uint8_t vector) {
   if (vector < 32) return;  // vectors 0-31 are exceptions; an interrupt controller never sends them
-  engine_->interrupt_raised(*this, vector);
   irq_->raise(vector);
 }
 void Vm::request_exit(int status) {
@@ -190,6 +189,12 @@ uint64_t Vm::next_random() {
 }
 
 void Vm::try_inject_interrupt() {
+  if (irq_->accepted() != interrupts_seen_) {  // new interrupts arrived while the guest ran
+    int pending = irq_->deliverable(0);
+    for (; interrupts_seen_ < irq_->accepted(); ++interrupts_seen_) {
+      engine_->interrupt_raised(*this, static_cast<uint8_t>(pending < 0 ? 0 : pending));
+    }
+  }
   int v = irq_->deliverable(static_cast<uint8_t>(cpu_->cr(8)));
   linear_->invalidate_control();
   if (v < 0 || !(cpu_->rflags() & rflags::IF)) return;

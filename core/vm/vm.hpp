@@ -92,7 +92,10 @@ class Vm : public Platform {
   uint8_t task_priority_class() const override { return static_cast<uint8_t>(cpu_->cr(8)); }
   void set_task_priority_class(uint8_t cls) override { cpu_->set_cr(8, cls & 0xf); }
   // Replaces the built-in pending set (a local APIC, for kernels).
-  void set_interrupt_controller(InterruptController& ic) { irq_ = &ic; }
+  void set_interrupt_controller(InterruptController& ic) {
+    irq_ = &ic;
+    interrupts_seen_ = ic.accepted();
+  }
   // The execution engine (default: native); its trap policy is installed on the vCPU.
   void set_engine(Engine& engine);
   Engine& engine() { return *engine_; }
@@ -147,7 +150,7 @@ class Vm : public Platform {
   PendingVectors builtin_irq_;
   InterruptController* irq_ = &builtin_irq_;
   Engine* engine_ = nullptr;
-  bool interrupt_waiting_ = false;
+  uint64_t interrupts_seen_ = 0;  // irq_->accepted() already told to the engine
   bool halted_ = false;
   bool emulated_since_run_ = false;  // the last stop was a trap point the VMM emulated
   bool exit_requested_ = false;
