@@ -14,6 +14,7 @@
 #include "core/vm/host.hpp"
 #include "app/state_dump.hpp"
 #include "app/walk_report.hpp"
+#include "gui/gui_app.hpp"
 
 namespace {
 
@@ -315,6 +316,74 @@ int walk_command(const std::string& scenario_path, hvsim::MachineOptions opt, ui
   return 0;
 }
 
+// `hvsim gui`: its options, kept apart from the other subcommands' (docs/gui.md).
+struct GuiArgs {
+  hvsim::gui::GuiOptions options;
+  std::string paging, view = "timeline", size = "1600x900", theme = "dark", ept_pages = "4k";
+  uint64_t va = 0, pause_at_us = 0;
+  CLI::Option* va_option = nullptr;
+};
+
+CLI::App* add_gui_command(CLI::App& app, GuiArgs& a) {
+  auto* gui = app.add_subcommand("gui", "the visualizer: watch a guest's traps, address translations and memory");
+  gui->footer("Examples:\n  hvsim gui scenarios/isolation.toml\n"
+              "  hvsim gui scenarios/boot.toml --paging ept --view walk --screenshot walk.png --frames 3");
+  hvsim::gui::GuiOptions& o = a.options;
+  auto* s = gui->add_option("scenario", o.scenario_path, "scenario file (docs/scenarios.md)");
+  auto* flat = gui->add_option("--flat", o.machine.image_path, "flat 64-bit binary (docs/flat-guests.md)");
+  auto* kernel = gui->add_option("--kernel", o.machine.kernel_path, "64-bit ELF kernel");
+  s->excludes(flat)->excludes(kernel);
+  flat->excludes(kernel);
+  gui->add_option("--initrd", o.machine.initrd_path, "initial RAM disk")->needs(kernel);
+  gui->add_option("--cmdline", o.machine.cmdline, "kernel command line")->needs(kernel);
+  gui->add_option("--paging", a.paging, "native, ept or shadow (default: the scenario's, else native)")
+      ->check(CLI::IsMember({"native", "ept", "shadow"}));
+  gui->add_option("--ept-pages", a.ept_pages, "largest EPT page: 4k, 2m or 1g")->check(CLI::IsMember({"4k", "2m", "1g"}));
+  std::vector<std::string> views;
+  for (auto v : hvsim::gui::kAllViews) views.emplace_back(hvsim::gui::view_name(v));
+  gui->add_option("--view", a.view, "the view shown first (and in the screenshot)")->check(CLI::IsMember(views));
+  gui->add_option("--screenshot", o.screenshot_path, "render headless, write this PNG and exit");
+  gui->add_option("--frames", o.frames, "frames rendered before the screenshot")->check(CLI::Range(1, 1000));
+  gui->add_option("--size", a.size, "window size, WIDTHxHEIGHT");
+  gui->add_option("--scale", o.scale, "text and widget scale for a projector (1 = 18-pixel text)")
+      ->check(CLI::Range(0.5, 4.0));
+  gui->add_option("--theme", a.theme, "dark or light")->check(CLI::IsMember({"dark", "light"}));
+  a.va_option = gui->add_option("--va", a.va, "linear address the translation view shows (default: RIP)");
+  gui->add_option("--pause-at-us", a.pause_at_us,
+                  "pause when the guest's virtual time reaches this many microseconds (screenshots: 2000)");
+  gui->add_flag("--paused", o.start_paused, "start paused");
+  return gui;
+}
+
+int gui_command(GuiArgs& a) {
+  using namespace hvsim;
+  gui::GuiOptions& o = a.options;
+  if (o.scenario_path.empty() && o.machine.image_path.empty() && o.machine.kernel_path.empty()) {
+    std::fprintf(stderr, "hvsim: gui: give a scenario, --flat or --kernel\n");
+    return kExitBadInput;
+  }
+  int w = 0, h = 0;
+  char rest = 0;
+  if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &rest) != 2) {
+    std::fprintf(stderr, "hvsim: gui: --size must be WIDTHxHEIGHT, e.g. 1600x900\n");
+    return kExitBadInput;
+  }
+  o.width = w;
+  o.height = h;
+  if (!a.paging.empty()) o.paging = parse_paging_mode(a.paging);
+  o.machine.ept_page = a.ept_pages == "1g" ? EptPageSize::Size1G : a.ept_pages == "2m" ? EptPageSize::Size2M
+                                                                                         : EptPageSize::Size4K;
+  o.view = gui::parse_view(a.view).value_or(gui::ViewId::Timeline);
+  o.theme = a.theme == "light" ? gui::Theme::Light : gui::Theme::Dark;
+  if (a.va_option && a.va_option->count()) o.walk_va = a.va;
+  if (a.pause_at_us > UINT64_MAX / 1000) {
+    std::fprintf(stderr, "hvsim: gui: --pause-at-us is too large\n");
+    return kExitBadInput;
+  }
+  o.pause_at_ns = a.pause_at_us * 1000;
+  return gui::run_gui(o, build_dir());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -372,6 +441,9 @@ int main(int argc, char** argv) {
   walk->add_option("--cpl", walk_cpl, "privilege level of the access (default: the CPU's)")->check(CLI::Range(0, 3));
   walk->add_option("--paging", walk_paging, "native, ept or shadow")->check(CLI::IsMember({"native", "ept", "shadow"}));
 
+  GuiArgs gui_args;
+  auto* gui = add_gui_command(app, gui_args);
+
   std::string log_file;
   auto* verify = app.add_subcommand("verify-log", "check an event log's hash chain");
   verify->add_option("file", log_file)->required();
@@ -401,6 +473,7 @@ int main(int argc, char** argv) {
       if (!walk_paging.empty()) walk_opt.paging = *hvsim::parse_paging_mode(walk_paging);
       return walk_command(walk_scenario, walk_opt, walk_at, walk_va, walk_access, walk_cpl);
     }
+    if (*gui) return gui_command(gui_args);
     if (*verify) {
       auto r = hvsim::verify_log_chain(log_file);
       if (!r) {

@@ -20,3 +20,14 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(fmt REQUIRED)
 find_package(tomlplusplus REQUIRED)
+
+# The visualizer (gui/): Debian's Dear ImGui is a static library with its backends (GLFW and
+# OpenGL 3 among them) that needs stb's font rasterizer and rectangle packer; stb also writes
+# the screenshots' PNGs.
+pkg_check_modules(HVSIM_IMGUI REQUIRED IMPORTED_TARGET imgui)
+pkg_check_modules(HVSIM_STB REQUIRED IMPORTED_TARGET stb)
+find_package(glfw3 3.3 REQUIRED)
+find_package(OpenGL REQUIRED)
+find_package(Threads REQUIRED)
+add_library(hvsim_imgui INTERFACE)
+target_link_libraries(hvsim_imgui INTERFACE PkgConfig::HVSIM_IMGUI PkgConfig::HVSIM_STB)

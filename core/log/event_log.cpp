@@ -102,6 +102,7 @@ void EventLog::close() {
 
 void EventLog::append(const LogRecord& r) {
   count(r.kind.c_str());
+  if (observer_) observer_(r);
   if (!writing_) return;
   last_time_ = r.time_ns;
   write_line(r);

@@ -6,6 +6,7 @@
 // secret: it shows accidental or naive edits, not a forger who recomputes every hash.
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,8 +40,12 @@ class EventLog {
   // Writes the log_end record and closes the file (also done by the destructor).
   void close();
   void append(const LogRecord& r);
-  // Whether records are written; when not, callers skip building them and only count.
-  bool recording() const { return writing_; }
+  // Whether records are wanted (written, or watched by an observer); when not, callers skip
+  // building them and only count.
+  bool recording() const { return writing_ || observer_ != nullptr; }
+  // Sees every appended record, whether or not a file is written (the visualizer's timeline).
+  // Called on the thread that appends; the file's bytes do not change.
+  void set_observer(std::function<void(const LogRecord&)> observer) { observer_ = std::move(observer); }
   void count(const char* kind) {
     ++count_;
     if (auto it = by_kind_.find(std::string_view(kind)); it != by_kind_.end()) {
@@ -60,6 +65,7 @@ class EventLog {
   uint64_t last_time_ = 0;
   uint64_t count_ = 0;
   std::map<std::string, uint64_t, std::less<>> by_kind_;
+  std::function<void(const LogRecord&)> observer_;
 };
 
 std::string json_escape(const std::string& s);

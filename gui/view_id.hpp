@@ -1,0 +1,19 @@
+#pragma once
+// The visualizer's views, by the names `--view` and the tab bar use.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace hvsim::gui {
+
+enum class ViewId : uint8_t { Timeline, Code, Walk, Memory, Log, Registers };
+
+inline constexpr std::array<ViewId, 6> kAllViews = {ViewId::Timeline, ViewId::Code,   ViewId::Walk,
+                                                    ViewId::Memory,   ViewId::Log,    ViewId::Registers};
+
+const char* view_name(ViewId v);   // "timeline", "code", ...
+const char* view_title(ViewId v);  // "Trap timeline", ... (tab labels)
+std::optional<ViewId> parse_view(std::string_view name);
+
+}  // namespace hvsim::gui
