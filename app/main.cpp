@@ -12,6 +12,7 @@
 #include "app/scenario.hpp"
 #include "core/vm/elf_loader.hpp"
 #include "core/vm/host.hpp"
+#include "hwassist/vtx_engine.hpp"
 #include "app/state_dump.hpp"
 #include "app/walk_report.hpp"
 #include "gui/gui_app.hpp"
@@ -68,6 +69,15 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
                  static_cast<unsigned long long>(m.shadow_root_switches),
                  static_cast<unsigned long long>(m.ept_violations), static_cast<unsigned long long>(m.isolation_events));
   }
+  if (auto* vtx = dynamic_cast<vmx::VtxEngine*>(&vm.engine()); vtx && (!quiet || out.end != RunEnd::Exited)) {
+    vmx::ExitCounts e = vtx->exits(vm);
+    std::string line;
+    for (unsigned r = 0; r < vmx::kExitReasonSlots; ++r) {
+      if (e.by_reason[r]) line += std::string(line.empty() ? "" : ", ") + vmx::exit_reason_name(r) + " " + std::to_string(e.by_reason[r]);
+    }
+    std::fprintf(stderr, "hvsim: %s vtx (%s): %llu VM exits: %s\n", vm.config().name.c_str(), vtx->preset().name.c_str(),
+                 static_cast<unsigned long long>(e.total), line.c_str());
+  }
   if (out.end == RunEnd::TripleFault) {
     std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
   } else if (out.end == RunEnd::HostError) {
@@ -106,15 +116,15 @@ std::unique_ptr<hvsim::Machine> load_machine(const hvsim::MachineOptions& opt,
 // Runs one guest; its console goes to stdout (and into `console` when given), hvsim's own
 // messages to stderr. Returns hvsim's exit status (docs/flat-guests.md).
 int run_guest(const hvsim::MachineOptions& opt, const std::string& engine, const std::string& dump_path, bool quiet,
-              const std::vector<uint8_t>* initrd_bytes = nullptr, std::string* console = nullptr) {
+              const std::vector<uint8_t>* initrd_bytes = nullptr, std::string* console = nullptr,
+              std::string* paging_used = nullptr) {
   using namespace hvsim;
-  if (engine != "native") {
-    std::fprintf(stderr, "hvsim: engine '%s' is not available yet (only 'native')\n", engine.c_str());
-    return kExitBadInput;
-  }
-  auto machine = load_machine(opt, initrd_bytes);
+  MachineOptions with_engine = opt;
+  with_engine.engine = engine;
+  auto machine = load_machine(with_engine, initrd_bytes);
   if (!machine) return kExitBadInput;
   Vm& vm = *machine->vm;
+  if (paging_used) *paging_used = paging_mode_name(vm.config().paging);
   // Line-buffered: a guest that hangs or is killed still shows what it printed.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   constexpr size_t kConsoleCapture = 16u << 20;
@@ -174,10 +184,6 @@ int report_verdict(const hvsim::Scenario& s, const hvsim::GuestSpec& g, int stat
 int run_host_scenario(const hvsim::Scenario& s, const std::string& engine, const hvsim::MachineOptions& opt,
                       const std::string& dump_path, bool quiet) {
   using namespace hvsim;
-  if (engine != "native") {
-    std::fprintf(stderr, "hvsim: engine '%s' is not available yet (only 'native')\n", engine.c_str());
-    return kExitBadInput;
-  }
   uint64_t pool_bytes = 0;
   for (const auto& g : s.guests) pool_bytes += machine_bytes_for(g.memory_mib << 20);
   MachineMemory pool(pool_bytes);
@@ -198,6 +204,7 @@ int run_host_scenario(const hvsim::Scenario& s, const std::string& engine, const
   for (size_t i = 0; i < s.guests.size(); ++i) {
     const GuestSpec& g = s.guests[i];
     MachineOptions o = guest_options(g, opt);
+    o.engine = engine;
     auto image = g.kernel.empty() ? read_file(g.flat, kMaxFlatImage) : read_file(g.kernel, kMaxKernelBytes);
     auto initrd = scenario_initrd(g);
     if (!image || !initrd) {
@@ -241,7 +248,7 @@ int run_host_scenario(const hvsim::Scenario& s, const std::string& engine, const
   }
   if (!all_passed) return 1;
   std::fprintf(stderr, "hvsim: scenario %s passed (%zu guests, engine %s, paging %s)\n", s.name.c_str(), s.guests.size(),
-               engine.c_str(), paging_mode_name(opt.paging));
+               engine.c_str(), paging_mode_name(machines[0]->vm->config().paging));
   return 0;
 }
 
@@ -255,7 +262,14 @@ int run_scenario(const std::string& path, const std::string& engine_override,
     return kExitBadInput;
   }
   const Scenario& s = *scenario;
-  opt.paging = paging_override ? *paging_override : *parse_paging_mode(s.paging);
+  if (paging_override) {
+    opt.paging = *paging_override;
+    opt.paging_given = true;
+  } else if (!s.paging.empty()) {
+    opt.paging = *parse_paging_mode(s.paging);
+    opt.paging_given = true;
+  }
+  if (opt.preset.empty()) opt.preset = s.preset;
   const std::string engine = engine_override.empty() ? s.engine : engine_override;
   if (s.guests.size() > 1) {
     return run_host_scenario(s, engine, opt, dump_path, quiet);
@@ -268,11 +282,12 @@ int run_scenario(const std::string& path, const std::string& engine_override,
     return kExitBadInput;
   }
   std::string console;
-  int status = run_guest(opt, engine, dump_path, quiet, &*initrd, &console);
+  std::string paging_used = paging_mode_name(opt.paging);
+  int status = run_guest(opt, engine, dump_path, quiet, &*initrd, &console, &paging_used);
   if (status == kExitBadInput && console.empty()) return status;
   if (!report_verdict(s, g, status, console)) return 1;
-  std::fprintf(stderr, "hvsim: scenario %s passed (engine %s, paging %s)\n", s.name.c_str(), engine.c_str(),
-               paging_mode_name(opt.paging));
+  std::fprintf(stderr, "hvsim: scenario %s passed (engine %s, paging %s)\n", s.name.c_str(),
+               (engine + (opt.preset.empty() || engine != "vtx" ? "" : " " + opt.preset)).c_str(), paging_used.c_str());
   return 0;
 }
 
@@ -403,7 +418,10 @@ int main(int argc, char** argv) {
   scenario->excludes(kernel);
   run->add_option("--initrd", opt.initrd_path, "initial RAM disk handed to the kernel")->needs(kernel);
   run->add_option("--cmdline", opt.cmdline, "kernel command line")->needs(kernel);
-  run->add_option("--engine", engine, "execution engine: native (default: the scenario's, else native)");
+  run->add_option("--engine", engine, "execution engine: native or vtx (default: the scenario's, else native)")
+      ->check(CLI::IsMember({"native", "vtx"}));
+  run->add_option("--preset", opt.preset, "vtx: vtx-2006 or vtx-ept (default: the scenario's, else vtx-ept)")
+      ->check(CLI::IsMember({"vtx-2006", "vtx-ept"}));
   std::string paging;
   run->add_option("--paging", paging,
                   "memory virtualization: native (none), ept or shadow (default: the scenario's, else native)")
@@ -459,7 +477,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadInput;
   }
-  if (!paging.empty()) opt.paging = *hvsim::parse_paging_mode(paging);
+  if (!paging.empty()) {
+    opt.paging = *hvsim::parse_paging_mode(paging);
+    opt.paging_given = true;
+  }
   opt.ept_page = ept_pages == "1g"   ? hvsim::EptPageSize::Size1G
                  : ept_pages == "2m" ? hvsim::EptPageSize::Size2M
                                      : hvsim::EptPageSize::Size4K;

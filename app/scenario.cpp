@@ -126,7 +126,7 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
                       std::string(err.description()));
   }
   auto fail = [&](const Error& e) { return make_error("scenario '" + path + "': " + e.message); };
-  if (auto r = only_keys(root, {"name", "description", "engine", "paging", "slice_us", "guest", "expect"}, "the scenario");
+  if (auto r = only_keys(root, {"name", "description", "engine", "preset", "paging", "slice_us", "guest", "expect"}, "the scenario");
       !r)
     return fail(r.error());
 
@@ -135,10 +135,15 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
   auto name = get<std::string>(root, "name", "the scenario", fs::path(path).stem().string(), false);
   auto desc = get<std::string>(root, "description", "the scenario", "", false);
   auto engine = get<std::string>(root, "engine", "the scenario", "native", false);
-  auto paging = get<std::string>(root, "paging", "the scenario", "native", false);
-  for (auto* r : {&name, &desc, &engine, &paging})
+  auto paging = get<std::string>(root, "paging", "the scenario", "", false);
+  auto preset = get<std::string>(root, "preset", "the scenario", "", false);
+  for (auto* r : {&name, &desc, &engine, &paging, &preset})
     if (!*r) return fail(r->error());
-  if (!parse_paging_mode(*paging)) {
+  if (*engine != "native" && *engine != "vtx") return fail(make_error("engine must be native or vtx, not '" + *engine + "'"));
+  if (!preset->empty() && *preset != "vtx-2006" && *preset != "vtx-ept") {
+    return fail(make_error("preset must be vtx-2006 or vtx-ept, not '" + *preset + "'"));
+  }
+  if (!paging->empty() && !parse_paging_mode(*paging)) {
     return fail(make_error("paging must be native, ept or shadow, not '" + *paging + "'"));
   }
   auto slice = get<int64_t>(root, "slice_us", "the scenario", 1000, false);
@@ -148,6 +153,7 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
   s.description = *desc;
   s.engine = *engine;
   s.paging = *paging;
+  s.preset = *preset;
   s.slice_us = static_cast<uint64_t>(*slice);
 
   const toml::node* guests = root.get("guest");

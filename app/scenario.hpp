@@ -28,7 +28,8 @@ struct Scenario {
   std::string name;
   std::string description;
   std::string engine = "native";
-  std::string paging = "native";       // native, ept or shadow
+  std::string paging;                  // native, ept or shadow; empty: the engine's default
+  std::string preset;                  // vtx: vtx-2006 or vtx-ept
   uint64_t slice_us = 1000;            // several guests: virtual time each runs in turn
   std::vector<GuestSpec> guests;       // one ([guest]) or several ([[guest]])
 };
