@@ -173,7 +173,9 @@ bool VtxEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
   switch (stop.trap) {
     case TrapKind::Cpuid: exit(vm, ExitReason::Cpuid, 0, len); break;
     case TrapKind::Invd: if (kernel) exit(vm, ExitReason::Invd, 0, len); break;
-    case TrapKind::Xsetbv: if (kernel) exit(vm, ExitReason::Xsetbv, 0, len); break;
+    case TrapKind::Xsetbv:  // #UD (CR4.OSXSAVE clear) and #GP (CPL > 0) come before the exit
+      if (kernel && (cpu.cr(4) & cr4::OSXSAVE)) exit(vm, ExitReason::Xsetbv, 0, len);
+      break;
     case TrapKind::Vmcall: return hypercall(vm, insn);
     case TrapKind::Hlt: if (kernel && (p & proc::HLT_EXITING)) exit(vm, ExitReason::Hlt, 0, len); break;
     case TrapKind::Invlpg:
