@@ -156,3 +156,76 @@ TEST_CASE("VtxEngine: page faults exit by the bitmap, the error-code mask and ma
                                                                masked.vm->mmu().counters().pt_write_traces +
                                                                masked.vm->mmu().counters().isolation_events);
 }
+
+namespace {
+Preset with_proc2(Preset p, uint32_t set_bits) {
+  p.vmcs.set(Field::CPU_BASED_VM_EXEC_CONTROL, p.vmcs.proc() | proc::ACTIVATE_SECONDARY);
+  p.vmcs.set(Field::SECONDARY_VM_EXEC_CONTROL, p.vmcs.proc2() | set_bits);
+  return p;
+}
+const std::vector<uint8_t> kPause = {0xf3, 0x90};
+const std::vector<uint8_t> kWbinvd = {0x0f, 0x09};
+const std::vector<uint8_t> kMovDr = {0x0f, 0x21, 0xf8, 0x0f, 0x23, 0xf8};  // mov rax, dr7; mov dr7, rax
+const std::vector<uint8_t> kRdpmc = {0x31, 0xc9, 0x0f, 0x33};              // xor ecx, ecx; rdpmc
+const std::vector<uint8_t> kRdrand = {0x0f, 0xc7, 0xf0};                    // rdrand eax
+const std::vector<uint8_t> kSgdtStr = {0x0f, 0x01, 0x04, 0x25, 0x00, 0x00, 0x03, 0x00,  // sgdt [0x30000]
+                                       0x0f, 0x00, 0xc8};                                 // str eax
+const std::vector<uint8_t> kXsetbv = {0x0f, 0x01, 0xd1};
+}  // namespace
+
+// One case per control: the exit happens when the control is set and not when it is clear.
+TEST_CASE("VtxEngine: PAUSE, RDPMC and RDRAND exit only under their controls") {
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> code;
+    ExitReason reason;
+    Preset set, clear;
+  };
+  const Case cases[] = {
+      {"PAUSE", kPause, ExitReason::Pause, with_proc(preset_named("vtx-ept"), proc::PAUSE_EXITING), preset_named("vtx-ept")},
+      {"RDPMC", kRdpmc, ExitReason::Rdpmc, with_proc(preset_named("vtx-ept"), proc::RDPMC_EXITING), preset_named("vtx-ept")},
+      {"RDRAND", kRdrand, ExitReason::Rdrand, with_proc2(preset_named("vtx-ept"), proc2::RDRAND_EXITING),
+       preset_named("vtx-ept")},
+      {"WBINVD", kWbinvd, ExitReason::Wbinvd, preset_named("vtx-ept"), preset_named("vtx-2006")},
+  };
+  for (const Case& c : cases) {
+    const std::string what = c.what;
+    CAPTURE(what);
+    VtxVm on(cat({c.code, kExit}), c.set);
+    on.run();
+    CHECK(on.exits(c.reason) == 1);
+    VtxVm off(cat({c.code, kExit}), c.clear);
+    off.run();
+    CHECK(off.exits(c.reason) == 0);
+  }
+}
+
+TEST_CASE("VtxEngine: MOV DR exits under MOV-DR exiting with the DR, direction and register") {
+  const std::vector<uint8_t> spin = {0xeb, 0xfe};
+  VtxVm t(cat({kMovDr, spin}), preset_named("vtx-2006"), 1000);
+  t.run();
+  CHECK(t.exits(ExitReason::MovDr) == 2);
+  CHECK(t.field(Field::VM_EXIT_REASON) == 29);
+  CHECK(t.field(Field::EXIT_QUALIFICATION) == 7);  // DR7, MOV to DR, RAX
+  VtxVm e(cat({kMovDr, spin}), preset_named("vtx-ept"), 1000);
+  e.run();
+  CHECK(e.exits(ExitReason::MovDr) == 0);
+}
+
+TEST_CASE("VtxEngine: SGDT and STR exit under descriptor-table exiting") {
+  VtxVm on(cat({kSgdtStr, kExit}), with_proc2(preset_named("vtx-ept"), proc2::DESCRIPTOR_TABLE_EXITING));
+  on.run();
+  CHECK(on.exits(ExitReason::GdtrIdtrAccess) == 1);
+  CHECK(on.exits(ExitReason::LdtrTrAccess) == 1);
+  VtxVm off(cat({kSgdtStr, kExit}), preset_named("vtx-ept"));
+  off.run();
+  CHECK(off.exits(ExitReason::GdtrIdtrAccess) == 0);
+  CHECK(off.exits(ExitReason::LdtrTrAccess) == 0);
+}
+
+TEST_CASE("VtxEngine: XSETBV with CR4.OSXSAVE clear is #UD, not an exit") {
+  VtxVm t(cat({kXsetbv, kExit}), preset_named("vtx-ept"));
+  t.run();
+  CHECK(t.exits(ExitReason::Xsetbv) == 0);
+  CHECK(t.vm->counters().exceptions_delivered >= 1);
+}
