@@ -10,7 +10,7 @@ packages=(
   build-essential cmake nasm pkg-config
   libzydis-dev libzycore-dev doctest-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  libimgui-dev libglfw3-dev libgl-dev mesa-utils xvfb xauth
+  libimgui-dev libglfw3-dev libgl-dev mesa-utils xvfb xauth fonts-dejavu-core
   libzstd-dev libssl-dev libstb-dev libbenchmark-dev cpio
 )
 
