@@ -60,7 +60,23 @@ Result<void> VtxEngine::enter(Vm& vm) {
                       ", invalid guest state): " + failure->rule);
   }
   ++counts_.entries;
+  arm_preemption_timer(vm);
   return {};
+}
+
+// SDM 25.5.1: with the control set, the timer counts down from its VMCS value at the TSC rate
+// divided by 2^kPreemptionTimerRate while the guest runs, and exits (reason 52) at zero. The
+// handler (as KVM's) reloads it from the VMCS value.
+void VtxEngine::arm_preemption_timer(Vm& vm) {
+  if (!(vmcs_.pin() & pin::PREEMPTION_TIMER)) return;
+  const uint64_t ticks = vmcs_.get(Field::VMX_PREEMPTION_TIMER_VALUE);
+  const uint64_t deadline = vm.now_ns() + ((ticks ? ticks : 1) << kPreemptionTimerRate);
+  preemption_armed_ = true;
+  preemption_timer_ = vm.arm_timer(deadline, [this, &vm] {
+    preemption_armed_ = false;
+    exit(vm, ExitReason::PreemptionTimer);
+    arm_preemption_timer(vm);
+  });
 }
 
 TrapSet VtxEngine::trap_policy() const {
@@ -202,6 +218,16 @@ bool VtxEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
         const auto& gpr_op = insn.operands[load ? 1 : 0];
         exit(vm, ExitReason::CrAccess, 8 | ((load ? 0u : 1u) << 4) | (gpr_number(gpr_op.reg.value) << 8), len);
       }
+      if (kernel && load && (p & proc::USE_TPR_SHADOW)) {
+        // With a TPR shadow the write goes to the virtual-APIC page; lowering the TPR below
+        // the threshold is a trap-like exit after the instruction (SDM 29.1.2).
+        const bool done = NativeHardware::execute(vm, stop, out);
+        if (cpu.cr(8) < (vmcs_.get(Field::TPR_THRESHOLD) & 0xf)) {
+          exit(vm, ExitReason::TprBelowThreshold);
+          vmcs_.set(Field::TPR_THRESHOLD, 0);  // the handler injects what waited and clears it
+        }
+        return done;
+      }
       break;
     }
     case TrapKind::MovDr:
@@ -295,9 +321,14 @@ void VtxEngine::interrupt_raised(Vm& vm, uint8_t vector) {
   // The VMM injects it at the next entry if the guest can take it; otherwise it asks for an
   // interrupt-window exit and injects then.
   UnicornCpu& cpu = vm.cpu();
-  const bool interruptible = (cpu.rflags() & rflags::IF) && !cpu.interrupt_shadow() &&
-                             (vector >> 4) > vm.task_priority_class();
-  if (!interruptible) window_armed_ = true;
+  const bool masked_by_tpr = (vector >> 4) <= vm.task_priority_class();
+  const bool interruptible = (cpu.rflags() & rflags::IF) && !cpu.interrupt_shadow() && !masked_by_tpr;
+  if (masked_by_tpr && (vmcs_.proc() & proc::USE_TPR_SHADOW)) {
+    // KVM's use of the threshold: be told when the guest lowers its TPR enough to take it.
+    vmcs_.set(Field::TPR_THRESHOLD, std::max<uint64_t>(vmcs_.get(Field::TPR_THRESHOLD), vector >> 4));
+  } else if (!interruptible) {
+    window_armed_ = true;
+  }
 }
 
 void VtxEngine::interrupt_delivered(Vm& vm, uint8_t) {

@@ -33,6 +33,9 @@ struct ExitCounts {
   uint64_t injections = 0;  // events the VMM injected on entry
 };
 
+// IA32_VMX_MISC[4:0]: the VMX-preemption timer counts down once every 2^5 TSC ticks.
+constexpr unsigned kPreemptionTimerRate = 5;
+
 // The hypercall ABI (VMCALL, RAX = number; the result in RAX; docs/vtx.md).
 enum class Hypercall : uint64_t { Version = 0, Exits = 1 };
 constexpr uint64_t kHypercallVersion = 0x6876736d00000001ull;  // "hvsm", ABI 1
@@ -66,11 +69,14 @@ class VtxEngine : public Engine {
   bool io_exits(uint16_t port, unsigned size) const;
   bool cr_access(Vm& vm, const Instruction& insn, bool to_cr);
   bool hypercall(Vm& vm, const Instruction& insn);
+  void arm_preemption_timer(Vm& vm);
 
   Preset preset_;
   Vmcs vmcs_;
   ExitCounts counts_;
   bool window_armed_ = false;  // an interrupt waits for the guest to become interruptible
+  uint64_t preemption_timer_ = 0;  // the VM's timer id while armed
+  bool preemption_armed_ = false;
 };
 
 }  // namespace vmx

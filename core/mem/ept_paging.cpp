@@ -144,11 +144,25 @@ FillResult EptPaging::fill(const FillRequest& req) {
     // what the bus does there (device window or nothing).
     const bool in_table = !guest.ok;
     Access need = in_table && ept_.accessed_dirty() ? Access::Write : req.access;
-    if (ept_walk(ept_.frames(), ept_.eptp(), failed_gpa, need, false).outcome == EptOutcome::Misconfig) {
+    const bool misconfig =
+        ept_walk(ept_.frames(), ept_.eptp(), failed_gpa, need, false).outcome == EptOutcome::Misconfig;
+    if (misconfig) {
+      // The VMM's own tables are wrong, not the guest's reach: no isolation event. Until the
+      // VMM repairs them the access sees the empty bus.
       ++counters_.ept_misconfigs;
-    } else {
-      ++counters_.ept_violations;
+      const bool fetch = req.access == Access::Fetch;
+      r.ok = true;
+      r.read = true;
+      r.cpu_pa = fetch ? kOpenBusCodePage : kOpenBusPage;
+      r.write = !fetch;  // the empty bus drops writes
+      r.exec = fetch;
+      if (!guest.ok) {
+        r.ok = false;
+        r.pf_error_code = (req.access == Access::Write ? pfec::W : 0) | (req.cpl == 3 ? pfec::U : 0) | pfec::P | pfec::RSVD;
+      }
+      return r;
     }
+    ++counters_.ept_violations;
     if (in_table) {
       report_unbacked({failed_gpa, req.page_va, req.access, true});
       r.pf_error_code = (req.access == Access::Write ? pfec::W : 0) | (req.cpl == 3 ? pfec::U : 0) | pfec::P | pfec::RSVD;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "core/mem/ept_paging.hpp"
 #include "vtx_fixture.hpp"
 
 using namespace hvsim;
@@ -228,4 +229,52 @@ TEST_CASE("VtxEngine: XSETBV with CR4.OSXSAVE clear is #UD, not an exit") {
   t.run();
   CHECK(t.exits(ExitReason::Xsetbv) == 0);
   CHECK(t.vm->counters().exceptions_delivered >= 1);
+}
+
+TEST_CASE("VtxEngine: the VMX-preemption timer exits every value x 2^5 TSC ticks of guest time") {
+  // mov ecx, 100000 ; loop: dec ecx ; jnz loop
+  const std::vector<uint8_t> loop = {0xb9, 0xa0, 0x86, 0x01, 0x00, 0xff, 0xc9, 0x75, 0xfc};
+  Preset p = preset_named("vtx-ept");
+  p.vmcs.set(Field::PIN_BASED_VM_EXEC_CONTROL, p.vmcs.pin() | pin::PREEMPTION_TIMER);
+  p.vmcs.set(Field::VMX_PREEMPTION_TIMER_VALUE, 100);
+  VtxVm t(cat({loop, kExit}), p, 1'000'000);
+  REQUIRE(t.run().end == RunEnd::Exited);
+  const uint64_t period = 100u << kPreemptionTimerRate;
+  CHECK(t.exits(ExitReason::PreemptionTimer) == t.vm->now_ns() / period);
+  CHECK(t.exits(ExitReason::PreemptionTimer) > 50);
+  VtxVm off(cat({loop, kExit}), preset_named("vtx-ept"), 1'000'000);
+  off.run();
+  CHECK(off.exits(ExitReason::PreemptionTimer) == 0);
+}
+
+TEST_CASE("VtxEngine: with a TPR shadow, lowering the TPR below a waiting interrupt's class exits") {
+  const std::vector<uint8_t> code = {
+      0xb8, 0x0f, 0x00, 0x00, 0x00,  // mov eax, 15
+      0x44, 0x0f, 0x22, 0xc0,        // mov cr8, rax: every interrupt class masked
+      0xb8, 0xe8, 0x03, 0x00, 0x00,  // mov eax, 1000
+      0xe7, 0xf0,                    // out 0xf0, eax: the test timer every 1000 ns (vector 0x20)
+      0xb9, 0x88, 0x13, 0x00, 0x00,  // mov ecx, 5000
+      0xff, 0xc9, 0x75, 0xfc,        // loop: dec ecx ; jnz loop (the timer fires, masked)
+      0x31, 0xc0,                    // xor eax, eax
+      0x44, 0x0f, 0x22, 0xc0};       // mov cr8, rax: below the threshold
+  VtxVm ept(cat({code, kExit}), preset_named("vtx-ept"));
+  ept.run();
+  CHECK(ept.exits(ExitReason::TprBelowThreshold) == 1);
+  CHECK(ept.exits(ExitReason::CrAccess) == 0);
+  VtxVm y2006(cat({code, kExit}), preset_named("vtx-2006"));  // no TPR shadow: CR8 writes exit instead
+  y2006.run();
+  CHECK(y2006.exits(ExitReason::TprBelowThreshold) == 0);
+  CHECK(y2006.exits(ExitReason::CrAccess) == 2);
+}
+
+TEST_CASE("VtxEngine: an EPT entry the processor cannot use is an EPT-misconfiguration exit") {
+  const std::vector<uint8_t> load = {0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00};  // mov rax, [0x200000]
+  VtxVm t(cat({load, kExit}), preset_named("vtx-ept"));
+  auto& mmu = dynamic_cast<EptPaging&>(t.vm->mmu());
+  uint64_t* leaf = mmu.tables().leaf_entry(0x200000);
+  REQUIRE(leaf);
+  *leaf = (*leaf & ~ept::R) | ept::W;  // write without read (SDM 29.3.3.1)
+  t.run();
+  CHECK(t.exits(ExitReason::EptMisconfig) == 1);
+  CHECK(t.exits(ExitReason::EptViolation) == 0);
 }

@@ -8,6 +8,7 @@
 #include "core/vm/flat_loader.hpp"
 #include "core/vm/vm.hpp"
 #include "devices/debug_exit.hpp"
+#include "devices/interval_timer.hpp"
 #include "devices/port_bus.hpp"
 #include "hwassist/vtx_engine.hpp"
 
@@ -20,6 +21,7 @@ struct VtxVm {
   std::unique_ptr<vmx::VtxEngine> engine;
   PortBus ports;
   std::unique_ptr<DebugExit> debug_exit;
+  std::unique_ptr<IntervalTimer> timer;
 
   VtxVm(const std::vector<uint8_t>& code, vmx::Preset preset, uint64_t max_instructions = 100000) {
     VmConfig config;
@@ -30,6 +32,9 @@ struct VtxVm {
     vm = std::move(*created);
     debug_exit = std::make_unique<DebugExit>(*vm);
     ports.attach(0xf4, 4, *debug_exit);
+    timer = std::make_unique<IntervalTimer>(*vm);
+    ports.attach(0xf0, 4, *timer, 0);  // as hvsim run --flat wires it (docs/flat-guests.md)
+    ports.attach(0xf8, 1, *timer, 8);
     vm->set_port_io(ports);
     REQUIRE(load_flat_guest(*vm, code).ok());
     auto e = vmx::VtxEngine::create(std::move(preset));
