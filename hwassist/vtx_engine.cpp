@@ -312,7 +312,10 @@ void VtxEngine::exception_raised(Vm& vm, uint8_t vector, uint32_t error_code) {
                   (has_error_code(vector) ? intr_info::ERROR_CODE_VALID : 0);
   vmcs_.set_exit_info(Field::VM_EXIT_INTR_ERROR_CODE, error_code);
   exit(vm, ExitReason::ExceptionOrNmi, vector == vec::PF ? vm.cpu().cr(2) : 0, 0, info);
-  ++counts_.injections;  // the handler reflects it into the guest
+  // The handler reflects it into the guest: VM-entry event injection (SDM 26.6).
+  vmcs_.set(Field::VM_ENTRY_INTR_INFO_FIELD, info);
+  vmcs_.set(Field::VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+  ++counts_.injections;
 }
 
 void VtxEngine::interrupt_raised(Vm& vm, uint8_t vector) {
@@ -331,11 +334,13 @@ void VtxEngine::interrupt_raised(Vm& vm, uint8_t vector) {
   }
 }
 
-void VtxEngine::interrupt_delivered(Vm& vm, uint8_t) {
+void VtxEngine::interrupt_delivered(Vm& vm, uint8_t vector) {
   if (window_armed_) {
     window_armed_ = false;
     exit(vm, ExitReason::InterruptWindow);
   }
+  // Injected on VM entry (SDM 26.6): the entry's interruption-information field.
+  vmcs_.set(Field::VM_ENTRY_INTR_INFO_FIELD, vector | intr_info::TYPE_EXTERNAL | intr_info::VALID);
   ++counts_.injections;
 }
 

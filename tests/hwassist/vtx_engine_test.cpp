@@ -137,6 +137,8 @@ TEST_CASE("VtxEngine: an exception exits when its bit is set in the exception bi
   VtxVm on(cat({kDivideByZero, kHlt}), p);
   on.run();  // no IDT: #DE, then #DF and a triple fault
   CHECK(on.exits(ExitReason::ExceptionOrNmi) == 1);
+  // Reflected on VM entry: vector 0, hardware exception, no error code, valid.
+  CHECK(on.field(Field::VM_ENTRY_INTR_INFO_FIELD) == 0x80000300u);
   CHECK(on.exits(ExitReason::TripleFault) == 1);
 }
 
