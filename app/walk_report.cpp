@@ -2,54 +2,23 @@
 
 #include <fmt/format.h>
 
+#include "core/mem/entry_text.hpp"
 #include "core/mem/ept_paging.hpp"
 #include "core/mem/shadow_paging.hpp"
 
 namespace hvsim {
 namespace {
 
-std::string rights(uint64_t e) {
-  std::string s;
-  s += (e & 1) ? "P" : "-";
-  s += (e & 2) ? " RW" : " R-";
-  s += (e & 4) ? " US" : " S";
-  if (e & (1ull << 5)) s += " A";
-  if (e & (1ull << 6)) s += " D";
-  if (e & (1ull << 7)) s += " PS";
-  if (e & (1ull << 63)) s += " XD";
-  return s;
-}
-
-std::string ept_rights(uint64_t e) {
-  std::string s;
-  s += (e & ept::R) ? "R" : "-";
-  s += (e & ept::W) ? "W" : "-";
-  s += (e & ept::X) ? "X" : "-";
-  if (e & ept::PAGE) s += " page";
-  if (e & ept::A) s += " A";
-  if (e & ept::D) s += " D";
-  return s;
-}
-
-const char* level_name(int level) {
-  switch (level) {
-    case 4: return "PML4";
-    case 3: return "PDPT";
-    case 2: return "PD";
-    default: return "PT";
-  }
-}
-
 void guest_steps(std::string& out, const WalkResult& w, const char* where, const EptTranslation* ept) {
   for (int i = 0; i < w.step_count; ++i) {
     const WalkStep& s = w.steps[i];
-    out += fmt::format("  guest {:<4} entry at {} {:#x} = {:#018x}  {}\n", level_name(s.level), where, s.entry_gpa, s.entry,
-                       rights(s.entry));
+    out += fmt::format("  guest {:<4} entry at {} {:#x} = {:#018x}  {}\n", paging_level_name(s.level), where, s.entry_gpa, s.entry,
+                       guest_entry_rights(s.entry));
     if (ept && i < 4) {
       const EptWalk& e = ept->guest_tables[i];
       for (int k = 0; k < e.step_count; ++k) {
-        out += fmt::format("      EPT {:<4} entry at mpa {:#x} = {:#018x}  {}\n", level_name(e.steps[k].level),
-                           e.steps[k].entry_mpa, e.steps[k].entry, ept_rights(e.steps[k].entry));
+        out += fmt::format("      EPT {:<4} entry at mpa {:#x} = {:#018x}  {}\n", paging_level_name(e.steps[k].level),
+                           e.steps[k].entry_mpa, e.steps[k].entry, ept_entry_rights(e.steps[k].entry));
       }
       if (e.outcome == EptOutcome::Ok) out += fmt::format("      -> the guest entry is at mpa {:#x}\n", e.mpa);
     }
@@ -78,8 +47,8 @@ std::string walk_report(Vm& vm, uint64_t va, Access access, unsigned cpl) {
     out += "  " + outcome(t.guest);
     if (t.guest.ok) {
       for (int k = 0; k < t.final.step_count; ++k) {
-        out += fmt::format("      EPT {:<4} entry at mpa {:#x} = {:#018x}  {}\n", level_name(t.final.steps[k].level),
-                           t.final.steps[k].entry_mpa, t.final.steps[k].entry, ept_rights(t.final.steps[k].entry));
+        out += fmt::format("      EPT {:<4} entry at mpa {:#x} = {:#018x}  {}\n", paging_level_name(t.final.steps[k].level),
+                           t.final.steps[k].entry_mpa, t.final.steps[k].entry, ept_entry_rights(t.final.steps[k].entry));
       }
     }
     if (t.ept_failed) {
@@ -99,8 +68,8 @@ std::string walk_report(Vm& vm, uint64_t va, Access access, unsigned cpl) {
     }
     for (int i = 0; i < t.shadow.step_count; ++i) {
       const WalkStep& s = t.shadow.steps[i];
-      out += fmt::format("  shadow {:<4} entry at mpa {:#x} = {:#018x}  {}\n", level_name(s.level), s.entry_gpa, s.entry,
-                         rights(s.entry));
+      out += fmt::format("  shadow {:<4} entry at mpa {:#x} = {:#018x}  {}\n", paging_level_name(s.level), s.entry_gpa, s.entry,
+                         guest_entry_rights(s.entry));
     }
     out += t.shadow_hit ? "  shadow hit: the MMU needs nothing more\n"
                         : "  shadow miss: a hidden page fault; the VMM walks the guest's tables:\n";

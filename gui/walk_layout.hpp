@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 #include <string>
+
+#include "core/mem/entry_text.hpp"
 #include <vector>
 
 #include "core/mem/ept_paging.hpp"
@@ -64,8 +66,6 @@ struct WalkLayout {
 };
 
 const char* table_name(int level);                 // "PML4", "PDPT", "PD", "PT"
-std::string guest_entry_rights(uint64_t entry);    // "P RW US A D PS XD"
-std::string ept_entry_rights(uint64_t entry);      // "RWX page A D"
 
 WalkLayout layout_native(const WalkResult& walk, const P2m& p2m, const WalkQuery& q);
 WalkLayout layout_ept(const EptTranslation& t, const WalkQuery& q);

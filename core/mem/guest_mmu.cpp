@@ -19,6 +19,15 @@ bool GuestMmu::is_mmio(uint64_t gpa) const {
   return false;
 }
 
+std::optional<uint64_t> GuestMmu::probe_guest_tables(uint64_t va) {
+  PagingControl c = control();
+  c.rflags_ac = true;  // a probe is not a guest access: SMAP does not apply
+  WalkResult w = walk_page_tables(ram_, c, va, Access::Read, 0, false);
+  if (!w.ok) return std::nullopt;
+  auto mpa = p2m_.machine_address(w.gpa);
+  return mpa ? mpa : std::optional<uint64_t>(w.gpa);  // not RAM: the caller finds no code there
+}
+
 void GuestMmu::report_unbacked(const UnbackedAccess& a) {
   ++counters_.isolation_events;
   if (unbacked_) unbacked_(a);

@@ -47,6 +47,8 @@ class GuestMmu : public AddressTranslator {
 
  protected:
   bool is_mmio(uint64_t gpa) const;
+  // probe() through the guest's own tables and the p2m (native and shadow paging).
+  std::optional<uint64_t> probe_guest_tables(uint64_t va);
   // The fill's answer for a guest-physical page that is not RAM: the device window itself, or
   // the empty bus after an isolation event.
   FillResult outside_ram(uint64_t page_gpa, const FillRequest& req, FillResult r);

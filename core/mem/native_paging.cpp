@@ -26,13 +26,6 @@ FillResult NativePaging::fill(const FillRequest& req) {
   return outside_ram(page, req, r);
 }
 
-std::optional<uint64_t> NativePaging::probe(uint64_t va) {
-  PagingControl c = control();
-  c.rflags_ac = true;  // a probe is not a guest access: SMAP does not apply
-  WalkResult w = walk_page_tables(ram_, c, va, Access::Read, 0, false);
-  if (!w.ok) return std::nullopt;
-  auto mpa = p2m_.machine_address(w.gpa);
-  return mpa ? mpa : std::optional<uint64_t>(w.gpa);
-}
+std::optional<uint64_t> NativePaging::probe(uint64_t va) { return probe_guest_tables(va); }
 
 }  // namespace hvsim

@@ -311,14 +311,7 @@ void ShadowPaging::invlpg(uint64_t va) {
   }
 }
 
-std::optional<uint64_t> ShadowPaging::probe(uint64_t va) {
-  PagingControl c = control();
-  c.rflags_ac = true;  // a probe is not a guest access: SMAP does not apply
-  WalkResult w = walk_page_tables(ram_, c, va, Access::Read, 0, false);
-  if (!w.ok) return std::nullopt;
-  auto mpa = p2m_.machine_address(w.gpa);
-  return mpa ? mpa : std::optional<uint64_t>(w.gpa);
-}
+std::optional<uint64_t> ShadowPaging::probe(uint64_t va) { return probe_guest_tables(va); }
 
 ShadowTranslation ShadowPaging::translate(uint64_t va, Access access, unsigned cpl) {
   ShadowTranslation t;
