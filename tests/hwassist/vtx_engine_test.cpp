@@ -280,3 +280,24 @@ TEST_CASE("VtxEngine: an EPT entry the processor cannot use is an EPT-misconfigu
   CHECK(t.exits(ExitReason::EptMisconfig) == 1);
   CHECK(t.exits(ExitReason::EptViolation) == 0);
 }
+
+TEST_CASE("VtxEngine: RDTSCP and RDSEED exit under their controls; INVD always exits") {
+  const std::vector<uint8_t> rdtscp = {0x0f, 0x01, 0xf9};
+  const std::vector<uint8_t> rdseed = {0x0f, 0xc7, 0xf8};  // rdseed eax
+  const std::vector<uint8_t> invd = {0x0f, 0x08};
+  VtxVm tscp_on(cat({rdtscp, kExit}), with_proc(preset_named("vtx-ept"), proc::RDTSC_EXITING));
+  tscp_on.run();
+  CHECK(tscp_on.exits(ExitReason::Rdtscp) == 1);
+  VtxVm tscp_off(cat({rdtscp, kExit}), preset_named("vtx-ept"));
+  tscp_off.run();
+  CHECK(tscp_off.exits(ExitReason::Rdtscp) == 0);
+  VtxVm seed_on(cat({rdseed, kExit}), with_proc2(preset_named("vtx-ept"), proc2::RDSEED_EXITING));
+  seed_on.run();
+  CHECK(seed_on.exits(ExitReason::Rdseed) == 1);
+  VtxVm seed_off(cat({rdseed, kExit}), preset_named("vtx-ept"));
+  seed_off.run();
+  CHECK(seed_off.exits(ExitReason::Rdseed) == 0);
+  VtxVm inv(cat({invd, kExit}), preset_named("vtx-ept"));
+  inv.run();
+  CHECK(inv.exits(ExitReason::Invd) == 1);
+}
