@@ -71,9 +71,7 @@ void VtxEngine::arm_preemption_timer(Vm& vm) {
   if (!(vmcs_.pin() & pin::PREEMPTION_TIMER)) return;
   const uint64_t ticks = vmcs_.get(Field::VMX_PREEMPTION_TIMER_VALUE);
   const uint64_t deadline = vm.now_ns() + ((ticks ? ticks : 1) << kPreemptionTimerRate);
-  preemption_armed_ = true;
-  preemption_timer_ = vm.arm_timer(deadline, [this, &vm] {
-    preemption_armed_ = false;
+  vm.arm_timer(deadline, [this, &vm] {
     exit(vm, ExitReason::PreemptionTimer);
     arm_preemption_timer(vm);
   });

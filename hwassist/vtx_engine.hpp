@@ -75,8 +75,6 @@ class VtxEngine : public Engine {
   Vmcs vmcs_;
   ExitCounts counts_;
   bool window_armed_ = false;  // an interrupt waits for the guest to become interruptible
-  uint64_t preemption_timer_ = 0;  // the VM's timer id while armed
-  bool preemption_armed_ = false;
 };
 
 }  // namespace vmx
