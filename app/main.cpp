@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "app/initrd.hpp"
+#include "app/compare.hpp"
 #include "app/machine_builder.hpp"
 #include "app/scenario.hpp"
 #include "core/vm/elf_loader.hpp"
@@ -399,6 +400,62 @@ int gui_command(GuiArgs& a) {
   return gui::run_gui(o, build_dir());
 }
 
+struct CompareArgs {
+  hvsim::CompareRequest request;
+  std::string engines, json_path, csv_path, svg_path;
+  bool quiet = false;
+};
+
+CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
+  auto* c = app.add_subcommand("compare", "run a scenario under several engines and compare their modeled cost, "
+                                          "program by program, with Adams & Agesen's published numbers");
+  c->footer("Examples:\n  hvsim compare scenarios/nanobench.toml\n"
+            "  hvsim compare scenarios/forkwait.toml --engines native,vtx-ept --profile sandybridge-2011\n"
+            "  hvsim compare scenarios/nanobench.toml --json out.json --csv out.csv --plot out.svg\n"
+            "Exit status: 0 compared; 1 an engine's guest did not behave as native's (console, exit status);\n"
+            "2 bad usage or input (scenario, profile); 3 a guest crashed the run. docs/cost-model.md explains the model.");
+  c->add_option("scenario", a.request.scenario_path, "scenario file with one guest (docs/scenarios.md)")->required();
+  c->add_option("--engines", a.engines, "comma-separated: native, vtx-2006, vtx-ept (default: all three)");
+  c->add_option("--profile", a.request.profile, "cost profile: a name in scenarios/profiles/ or a .toml path (default p4-2006)");
+  c->add_option("--json", a.json_path, "write the results as JSON (schema hvsim-compare/1) to this file");
+  c->add_option("--csv", a.csv_path, "write the rows as CSV to this file");
+  c->add_option("--plot", a.svg_path, "write an SVG bar chart (log scale, one group per program) to this file");
+  c->add_flag("--quiet,-q", a.quiet, "no progress lines on stderr");
+  return c;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) std::fprintf(stderr, "hvsim: compare: cannot write '%s'\n", path.c_str());
+  return static_cast<bool>(f);
+}
+
+int compare_command(CompareArgs& a) {
+  using namespace hvsim;
+  a.request.build_dir = build_dir();
+  a.request.progress = !a.quiet;
+  for (size_t pos = 0; !a.engines.empty() && pos <= a.engines.size();) {
+    size_t comma = a.engines.find(',', pos);
+    if (comma == std::string::npos) comma = a.engines.size();
+    a.request.engines.push_back(a.engines.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  auto outcome = run_compare(a.request);
+  if (auto* err = std::get_if<CompareError>(&outcome)) {
+    std::fprintf(stderr, "hvsim: compare: %s\n", err->message.c_str());
+    return static_cast<int>(err->kind);
+  }
+  const CompareResult& r = std::get<CompareResult>(outcome);
+  std::fputs(compare_table(r).c_str(), stdout);
+  bool written = true;
+  if (!a.json_path.empty()) written &= write_text(a.json_path, compare_json(r));
+  if (!a.csv_path.empty()) written &= write_text(a.csv_path, compare_csv(r));
+  if (!a.svg_path.empty()) written &= write_text(a.svg_path, compare_svg(r));
+  return written ? 0 : kExitBadInput;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -462,6 +519,9 @@ int main(int argc, char** argv) {
   GuiArgs gui_args;
   auto* gui = add_gui_command(app, gui_args);
 
+  CompareArgs compare_args;
+  auto* compare = add_compare_command(app, compare_args);
+
   std::string log_file;
   auto* verify = app.add_subcommand("verify-log", "check an event log's hash chain");
   verify->add_option("file", log_file)->required();
@@ -495,6 +555,7 @@ int main(int argc, char** argv) {
       return walk_command(walk_scenario, walk_opt, walk_at, walk_va, walk_access, walk_cpl);
     }
     if (*gui) return gui_command(gui_args);
+    if (*compare) return compare_command(compare_args);
     if (*verify) {
       auto r = hvsim::verify_log_chain(log_file);
       if (!r) {

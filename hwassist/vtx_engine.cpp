@@ -179,6 +179,16 @@ bool VtxEngine::hypercall(Vm& vm, const Instruction& insn) {
 }
 
 bool VtxEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
+  // An exit caused by the instruction itself; a TPR-below-threshold exit comes after a
+  // CR8 write the hardware completed (the cost model prices the two differently).
+  const auto tpr = static_cast<unsigned>(ExitReason::TprBelowThreshold);
+  const uint64_t before = counts_.total - counts_.by_reason[tpr];
+  const bool resume = handle_trap(vm, stop, out);
+  if (counts_.total - counts_.by_reason[tpr] != before) ++counts_.exited_at_trap[static_cast<size_t>(stop.trap)];
+  return resume;
+}
+
+bool VtxEngine::handle_trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
   UnicornCpu& cpu = vm.cpu();
   const Instruction& insn = cpu.trap_instruction();
   const unsigned len = insn.length();

@@ -31,6 +31,9 @@ struct ExitCounts {
   uint64_t total = 0;
   uint64_t entries = 0;
   uint64_t injections = 0;  // events the VMM injected on entry
+  // Trap-point stops that became a VM exit, by instruction kind (the rest ran as the
+  // hardware would run them in VMX non-root operation, without leaving the guest).
+  std::array<uint64_t, kTrapKindCount> exited_at_trap{};
 };
 
 // IA32_VMX_MISC[4:0]: the VMX-preemption timer counts down once every 2^5 TSC ticks.
@@ -64,6 +67,7 @@ class VtxEngine : public Engine {
 
  private:
   explicit VtxEngine(Preset p) : preset_(std::move(p)), vmcs_(preset_.vmcs) {}
+  bool handle_trap(Vm& vm, const StopReason& stop, RunOutcome& out);
   void exit(Vm& vm, ExitReason reason, uint64_t qualification = 0, unsigned instruction_length = 0,
             uint32_t interruption_info = 0);
   bool io_exits(uint16_t port, unsigned size) const;

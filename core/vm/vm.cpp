@@ -298,6 +298,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
       return true;
     }
     case StopKind::TrapPoint:
+      ++counters_.trap_stops[static_cast<size_t>(stop.trap)];
       return engine_->trap(*this, stop, out);
     case StopKind::TripleFault:
       triple_faulted_ = true;

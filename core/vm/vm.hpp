@@ -2,6 +2,7 @@
 // One virtual machine: guest RAM, a vCPU on the CPU substrate, the platform devices plug
 // into, virtual time and the event log. run() is the machine loop: it lets the CPU run until
 // a stop, then does what the hardware (native engine) does for that stop.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +66,8 @@ struct VmCounters {
   uint64_t port_io = 0;
   uint64_t instructions_emulated = 0;
   uint64_t mmio_accesses = 0;
+  // Stops before trapped instructions, by kind, whatever the engine then did with them.
+  std::array<uint64_t, kTrapKindCount> trap_stops{};
 };
 
 class Vm : public Platform {
