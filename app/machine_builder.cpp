@@ -6,6 +6,7 @@
 #include "core/vm/elf_loader.hpp"
 #include "core/vm/flat_loader.hpp"
 #include "hwassist/vtx_engine.hpp"
+#include "translator/bt_engine.hpp"
 
 namespace hvsim {
 
@@ -68,8 +69,12 @@ Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log,
     }
     if (opt.paging_given) vmx::use_paging(*preset, opt.paging);
     cfg.paging = preset->paging;
+  } else if (opt.engine == "bt") {
+    if (!opt.preset.empty()) return make_error("--preset belongs to the vtx engine");
+    // Adams & Agesen's software VMM virtualizes memory with shadow page tables.
+    cfg.paging = opt.paging_given ? opt.paging : PagingMode::Shadow;
   } else if (opt.engine != "native") {
-    return make_error("unknown engine '" + opt.engine + "' (native or vtx)");
+    return make_error("unknown engine '" + opt.engine + "' (native, bt or vtx)");
   } else if (!opt.preset.empty()) {
     return make_error("--preset belongs to the vtx engine");
   }
@@ -98,6 +103,12 @@ Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log,
                     {HVSIM_DEVICE_TEST_TIMER, 0xf0, 9, 0},
                     {HVSIM_DEVICE_LOCAL_APIC, kLocalApicBase, kLocalApicSize, 0}};
     if (auto r = load_elf_kernel(*m->vm, image, boot); !r) return r.error();
+  }
+  if (opt.engine == "bt") {
+    auto engine = bt::BtEngine::create(*m->vm);
+    if (!engine) return engine.error();
+    m->vm->set_engine(**engine);
+    m->engine = std::move(*engine);
   }
   if (preset) {
     auto engine = vmx::VtxEngine::create(std::move(*preset));

@@ -14,6 +14,7 @@
 #include "core/vm/elf_loader.hpp"
 #include "core/vm/host.hpp"
 #include "hwassist/vtx_engine.hpp"
+#include "translator/bt_engine.hpp"
 #include "app/state_dump.hpp"
 #include "app/walk_report.hpp"
 #include "gui/gui_app.hpp"
@@ -78,6 +79,25 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
     }
     std::fprintf(stderr, "hvsim: %s vtx (%s): %llu VM exits: %s\n", vm.config().name.c_str(), vtx->preset().name.c_str(),
                  static_cast<unsigned long long>(e.total), line.c_str());
+  }
+  if (auto* bt = dynamic_cast<bt::BtEngine*>(&vm.engine()); bt && (!quiet || out.end != RunEnd::Exited)) {
+    const bt::BtCounters& b = bt->counters();
+    const bt::TranslatorCounters& t = bt->translator_counters();
+    std::string kinds;
+    for (size_t k = 0; k < bt::kCalloutKindCount; ++k) {
+      if (b.callouts_by_kind[k]) {
+        kinds += std::string(kinds.empty() ? "" : ", ") + bt::callout_kind_name(static_cast<bt::CalloutKind>(k)) + " " +
+                 std::to_string(b.callouts_by_kind[k]);
+      }
+    }
+    std::fprintf(stderr,
+                 "hvsim: %s bt: %llu guest instructions translated into %llu fragments; %llu callouts (%s); "
+                 "%llu chained, %llu indirect lookups, %llu kernel entries, %llu trampolines, %llu flushes\n",
+                 vm.config().name.c_str(), static_cast<unsigned long long>(t.guest_instructions),
+                 static_cast<unsigned long long>(t.fragments), static_cast<unsigned long long>(b.callouts), kinds.c_str(),
+                 static_cast<unsigned long long>(b.chained), static_cast<unsigned long long>(b.indirect_lookups),
+                 static_cast<unsigned long long>(b.kernel_entries), static_cast<unsigned long long>(b.trampolines),
+                 static_cast<unsigned long long>(b.flushes));
   }
   if (out.end == RunEnd::TripleFault) {
     std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
@@ -475,8 +495,9 @@ int main(int argc, char** argv) {
   scenario->excludes(kernel);
   run->add_option("--initrd", opt.initrd_path, "initial RAM disk handed to the kernel")->needs(kernel);
   run->add_option("--cmdline", opt.cmdline, "kernel command line")->needs(kernel);
-  run->add_option("--engine", engine, "execution engine: native or vtx (default: the scenario's, else native)")
-      ->check(CLI::IsMember({"native", "vtx"}));
+  run->add_option("--engine", engine,
+                  "execution engine: native, bt (binary translation) or vtx (default: the scenario's, else native)")
+      ->check(CLI::IsMember({"native", "bt", "vtx"}));
   run->add_option("--preset", opt.preset, "vtx: vtx-2006 or vtx-ept (default: the scenario's, else vtx-ept)")
       ->check(CLI::IsMember({"vtx-2006", "vtx-ept"}));
   std::string paging;

@@ -139,7 +139,9 @@ Result<Scenario> load_scenario(const std::string& path, const std::string& build
   auto preset = get<std::string>(root, "preset", "the scenario", "", false);
   for (auto* r : {&name, &desc, &engine, &paging, &preset})
     if (!*r) return fail(r->error());
-  if (*engine != "native" && *engine != "vtx") return fail(make_error("engine must be native or vtx, not '" + *engine + "'"));
+  if (*engine != "native" && *engine != "vtx" && *engine != "bt") {
+    return fail(make_error("engine must be native, bt or vtx, not '" + *engine + "'"));
+  }
   if (!preset->empty() && *preset != "vtx-2006" && *preset != "vtx-ept") {
     return fail(make_error("preset must be vtx-2006 or vtx-ept, not '" + *preset + "'"));
   }

@@ -4,6 +4,7 @@
 #include <unicorn/unicorn.h>
 
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -35,6 +36,7 @@ struct BlockInfo {
   uint64_t pc = 0;
   uint32_t size = 0;
   uint16_t icount = 0;
+  uint16_t uncounted = 0;  // VMM instructions at the end of the block (UnicornCpu::set_uncounted)
   bool ends_with_branch = false;
   std::vector<uint16_t> offsets;
   uint64_t frames[2] = {kNoAddress, kNoAddress};
@@ -112,6 +114,29 @@ struct UnicornCpu::Impl {
 
   // Trap points and block knowledge.
   TrapSet policy;
+  // Instructions that are the VMM's, not the guest's (a translator's chaining jumps): they
+  // execute but do not retire as guest instructions.
+  std::function<bool(uint64_t)> uncounted;
+  std::vector<std::unique_ptr<UnicornCpu::MmioBinding>> mmio_bindings;
+  // While a device handles an MMIO access: the instructions of the current block at and after
+  // the accessing one, counted already but not retired yet.
+  uint64_t unretired_in_block = 0;
+  void begin_exact_count() {
+    unretired_in_block = 0;
+    if (!current) return;
+    uint64_t rip = 0;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    if (rip < current->pc || rip >= current->pc + current->size) return;
+    const uint64_t off = rip - current->pc;
+    uint16_t done = 0;
+    while (done < current->offsets.size() && current->offsets[done] < off) ++done;
+    if (done < current->icount) unretired_in_block = current->icount - done;
+  }
+  // A range of VMM code (a translation cache) whose HLTs are callouts: they get no trap-site
+  // hook (Unicorn checks every code hook at each hooked instruction, so thousands of sites
+  // would cost at every one of them); executed, HLT ends the run and becomes the stop.
+  uint64_t callout_begin = 0, callout_size = 0;
+  bool in_callout_range(uint64_t va) const { return va - callout_begin < callout_size; }
   std::unordered_map<uint64_t, BlockInfo> blocks;
   std::vector<FrontEntry> front = std::vector<FrontEntry>(kFrontCacheSize);
   FrontEntry* front_table = front.data();  // saves a load on the hot path
@@ -301,6 +326,11 @@ struct UnicornCpu::Impl {
     blocks_by_frame.try_emplace(info.frame);
     return &sites.insert_or_assign(addr, std::move(info)).first->second;
   }
+  bool hlt_before(uint64_t rip) {
+    uint8_t byte = 0;
+    CodePage page;
+    return read_code(rip - 1, &byte, 1, &page, 1) == 1 && byte == 0xf4;
+  }
   bool is_ram(uint64_t pa) const {
     return host_of(pa) != nullptr;
   }
@@ -353,17 +383,18 @@ struct UnicornCpu::Impl {
       auto insn = decode_instruction(bytes + off, have - off, pc + off);
       b.offsets.push_back(static_cast<uint16_t>(off));
       if (!insn) break;  // Unicorn will raise #UD here; count it as the block's last
-      if (auto kind = classify_trap(*insn); kind && policy.contains(*kind)) {
+      if (auto kind = classify_trap(*insn); kind && policy.contains(*kind) && !in_callout_range(pc + off)) {
         install_site(pc + off);
       }
       b.ends_with_branch = insn->info.meta.category == ZYDIS_CATEGORY_COND_BR ||
                            insn->info.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
                            insn->info.meta.category == ZYDIS_CATEGORY_CALL ||
                            insn->info.meta.category == ZYDIS_CATEGORY_RET;
+      if (uncounted && uncounted(pc + off)) ++b.uncounted;
       off += insn->length();
     }
     if (b.offsets.empty()) b.offsets.push_back(0);
-    b.icount = static_cast<uint16_t>(b.offsets.size());
+    b.icount = static_cast<uint16_t>(b.offsets.size() - b.uncounted);
     ++counters.blocks_scanned;
     for (uint64_t frame : b.frames) {
       if (frame == kNoAddress) continue;
@@ -534,7 +565,7 @@ struct UnicornCpu::Impl {
     uint64_t off = rip - current->pc;
     uint16_t done = 0;
     while (done < current->offsets.size() && current->offsets[done] < off) ++done;
-    retired -= (current->icount - done);
+    if (done < current->icount) retired -= (current->icount - done);
     current = nullptr;
   }
 
@@ -629,18 +660,38 @@ Result<void> UnicornCpu::map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host) 
   return {};
 }
 
+// A device reads the time in the middle of a block, whose instructions were all counted when
+// it began: while the device runs, the count is exact at the accessing instruction (RIP is
+// precise in MMIO callbacks), so what a guest measures does not depend on where blocks end
+// (they end elsewhere in translated code, for instance).
+struct UnicornCpu::MmioBinding {
+  Impl* cpu;
+  MmioHandler* handler;
+};
+
 namespace {
+struct ExactTime {
+  explicit ExactTime(UnicornCpu::Impl& s) : s_(s) { s_.begin_exact_count(); }
+  ~ExactTime() { s_.unretired_in_block = 0; }
+  UnicornCpu::Impl& s_;
+};
+
 uint64_t mmio_read_cb(uc_engine*, uint64_t offset, unsigned size, void* user) {
-  return static_cast<MmioHandler*>(user)->mmio_read(offset, size);
+  auto* b = static_cast<UnicornCpu::MmioBinding*>(user);
+  ExactTime exact(*b->cpu);
+  return b->handler->mmio_read(offset, size);
 }
 void mmio_write_cb(uc_engine*, uint64_t offset, unsigned size, uint64_t value, void* user) {
-  static_cast<MmioHandler*>(user)->mmio_write(offset, size, value);
+  auto* b = static_cast<UnicornCpu::MmioBinding*>(user);
+  ExactTime exact(*b->cpu);
+  b->handler->mmio_write(offset, size, value);
 }
 }  // namespace
 
 Result<void> UnicornCpu::map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler) {
   impl_->sync_for_write();
-  uc_err e = uc_mmio_map(impl_->uc, cpu_pa, size, mmio_read_cb, &handler, mmio_write_cb, &handler);
+  auto& binding = impl_->mmio_bindings.emplace_back(std::make_unique<MmioBinding>(MmioBinding{impl_.get(), &handler}));
+  uc_err e = uc_mmio_map(impl_->uc, cpu_pa, size, mmio_read_cb, binding.get(), mmio_write_cb, binding.get());
   if (e != UC_ERR_OK) return make_error(std::string("map MMIO: ") + uc_strerror(e));
   return {};
 }
@@ -716,6 +767,15 @@ StopReason UnicornCpu::run(uint64_t budget) {
           r.fault_access = s.fault_access;
           r.error_code = s.fault_pfec;
           r.fault_non_canonical = s.fault_non_canonical;
+        } else if (err == UC_ERR_OK && s.in_callout_range(r.rip - 1) && s.hlt_before(r.rip)) {
+          // A callout: report it as the trap point it stands for, before the HLT.
+          r.rip -= 1;
+          uc_reg_write(s.uc, UC_X86_REG_RIP, &r.rip);
+          ++s.counters.trap_points_hit;
+          r.kind = StopKind::TrapPoint;
+          r.trap = TrapKind::Hlt;
+          static const uint8_t kHlt = 0xf4;
+          s.trap_insn = *decode_instruction(&kHlt, 1, r.rip);
         } else if (err == UC_ERR_OK) {
           // Unicorn stops silently on a fault it could not deliver (its own triple fault).
           r.kind = StopKind::TripleFault;
@@ -757,7 +817,40 @@ std::optional<Instruction> UnicornCpu::decode_at(uint64_t va) const {
 }
 void UnicornCpu::pass_trap_once() { impl_->pass_once = rip(); }
 
-uint64_t UnicornCpu::instructions_retired() const { return impl_->retired; }
+void UnicornCpu::invalidate_code(uint64_t va, uint64_t size) {
+  Impl& s = *impl_;
+  // Blocks that may contain the bytes (Unicorn's blocks are shorter than a page) and trap
+  // sites decoded from them (a site keeps its decoding until its frame is known to change).
+  constexpr uint64_t kLookback = 4096;
+  const uint64_t first = va > kLookback ? va - kLookback : 0;
+  const uint64_t end = va + size < va ? ~0ull : va + size;
+  if (end - first > 4 * kLookback) {
+    std::vector<uint64_t> drop;
+    for (const auto& [pc, b] : s.blocks) {
+      if (pc < end && pc + b.size > va) drop.push_back(pc);
+    }
+    for (uint64_t pc : drop) s.forget_block(pc);
+    std::erase_if(s.sites, [&](const auto& site) { return site.first >= va && site.first < end; });
+  } else {
+    for (uint64_t pc = first; pc < end; ++pc) {
+      auto it = s.blocks.find(pc);
+      if (it != s.blocks.end() && pc + it->second.size > va) s.forget_block(pc);
+      if (pc >= va) s.sites.erase(pc);
+    }
+  }
+  uc_ctl_remove_cache(s.uc, va, end);
+}
+
+void UnicornCpu::set_callout_range(uint64_t va, uint64_t size) {
+  impl_->callout_begin = va;
+  impl_->callout_size = size;
+}
+
+void UnicornCpu::set_uncounted(std::function<bool(uint64_t)> is_vmm_instruction) {
+  impl_->uncounted = std::move(is_vmm_instruction);
+}
+
+uint64_t UnicornCpu::instructions_retired() const { return impl_->retired - impl_->unretired_in_block; }
 void UnicornCpu::add_retired(uint64_t n) { impl_->retired += n; }
 
 // GPRs and RIP go through the context image when it is loaded anyway (delivery patches CS

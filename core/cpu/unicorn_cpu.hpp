@@ -5,6 +5,7 @@
 // CPL changes, a TPR for CR8, and a reset exception latch. No other file includes unicorn.h.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -63,6 +64,14 @@ class UnicornCpu {
   std::optional<Instruction> decode_at(uint64_t va) const;
   // The next run executes the instruction at RIP natively even if it is a trap point.
   void pass_trap_once();
+  // The VMM rewrote code at linear [va, va + size): drop every translation of it.
+  void invalidate_code(uint64_t va, uint64_t size);
+  // Linear [va, va + size) holds VMM code (a translation cache) whose HLTs are callouts: a
+  // HLT there stops the CPU as a TrapPoint of kind HLT at it (whatever the trap policy).
+  void set_callout_range(uint64_t va, uint64_t size);
+  // Instructions for which `is_vmm_instruction(address)` holds do not retire as guest
+  // instructions (a binary translator's chaining jumps); they must end their block.
+  void set_uncounted(std::function<bool(uint64_t)> is_vmm_instruction);
 
   // Guest instructions retired (the basis of virtual time).
   uint64_t instructions_retired() const;
@@ -103,9 +112,11 @@ class UnicornCpu {
   const CpuCounters& counters() const;
 
   struct Impl;
+  struct MmioBinding;
 
  private:
   explicit UnicornCpu(std::unique_ptr<Impl> impl);
+
   std::unique_ptr<Impl> impl_;
 };
 

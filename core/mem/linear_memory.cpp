@@ -23,9 +23,17 @@ std::optional<GuestFault> LinearMemory::translate(uint64_t va, size_t size, Acce
 }
 
 std::optional<GuestFault> LinearMemory::read(uint64_t va, void* out, size_t size, unsigned cpl) {
+  return copy_out(va, out, size, Access::Read, cpl);
+}
+
+std::optional<GuestFault> LinearMemory::fetch(uint64_t va, void* out, size_t size, unsigned cpl) {
+  return copy_out(va, out, size, Access::Fetch, cpl);
+}
+
+std::optional<GuestFault> LinearMemory::copy_out(uint64_t va, void* out, size_t size, Access access, unsigned cpl) {
   uint64_t gpas[2] = {};
   size_t first = 0;
-  if (auto f = translate(va, size, Access::Read, cpl, gpas, first)) return f;
+  if (auto f = translate(va, size, access, cpl, gpas, first)) return f;
   auto* dst = static_cast<uint8_t*>(out);
   ram_.read(gpas[0], dst, first);
   if (first < size) ram_.read(gpas[1], dst + first, size - first);

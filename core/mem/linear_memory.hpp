@@ -24,6 +24,8 @@ class LinearMemory {
   LinearMemory(GuestRam& ram, std::function<PagingControl()> control)
       : ram_(ram), control_(std::move(control)) {}
   std::optional<GuestFault> read(uint64_t va, void* out, size_t size, unsigned cpl);
+  // Reads instruction bytes: the fault (and error code) of an instruction fetch.
+  std::optional<GuestFault> fetch(uint64_t va, void* out, size_t size, unsigned cpl);
   std::optional<GuestFault> write(uint64_t va, const void* in, size_t size, unsigned cpl);
   template <typename T>
   std::optional<GuestFault> load(uint64_t va, T& out, unsigned cpl) {
@@ -35,6 +37,7 @@ class LinearMemory {
   void invalidate_control() { cached_.reset(); }
 
  private:
+  std::optional<GuestFault> copy_out(uint64_t va, void* out, size_t size, Access access, unsigned cpl);
   const PagingControl& control() {
     if (!cached_) cached_ = control_();
     return *cached_;

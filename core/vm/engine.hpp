@@ -32,6 +32,12 @@ class Engine {
   virtual void mmio_accessed(Vm&, uint64_t /*gpa*/, bool /*write*/) {}
   // The guest triple-faulted.
   virtual void triple_fault(Vm&) {}
+  // Every stop of the vCPU, before the VM handles it; true when the engine consumed it (the
+  // bt engine's kernel entries), false to let the VM go on (it may have changed the CPU's
+  // state first: the bt engine maps a translated RIP back to the guest's).
+  virtual bool stopped(Vm&, const StopReason&) { return false; }
+  // The vCPU is about to run again.
+  virtual void before_run(Vm&) {}
 };
 
 // The machine without a hypervisor.

@@ -293,12 +293,29 @@ TrapSet NativeHardware::trap_policy() {
                  TrapKind::Rdseed};
 }
 
-bool NativeHardware::execute(Vm& vm, const StopReason& stop, RunOutcome&) {
+bool NativeHardware::execute(Vm& vm, const StopReason& stop, RunOutcome& out) {
+  return execute_instruction(vm, stop.trap, vm.cpu().trap_instruction(), out);
+}
+
+bool NativeHardware::emulates(TrapKind kind) {
+  switch (kind) {
+    case TrapKind::Rdtsc: case TrapKind::Rdtscp: case TrapKind::Rdmsr: case TrapKind::Wrmsr:
+    case TrapKind::In: case TrapKind::Out: case TrapKind::Ins: case TrapKind::Outs:
+    case TrapKind::Syscall: case TrapKind::Hlt: case TrapKind::IntN: case TrapKind::Int3:
+    case TrapKind::Int1: case TrapKind::Invlpg: case TrapKind::MovToCr8: case TrapKind::MovFromCr8:
+    case TrapKind::Rdrand: case TrapKind::Rdseed:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool NativeHardware::execute_instruction(Vm& vm, TrapKind kind, const Instruction& instruction, RunOutcome&) {
   UnicornCpu& cpu = vm.cpu();
-  const Instruction* insn = &cpu.trap_instruction();
+  const Instruction* insn = &instruction;
   ++vm.mutable_counters().instructions_emulated;
   Emulation e{vm, cpu, *insn};
-  switch (stop.trap) {
+  switch (kind) {
     case TrapKind::Rdtsc: return e.rdtsc(false);
     case TrapKind::Rdtscp: return e.rdtsc(true);
     case TrapKind::Rdmsr: return e.rdmsr();

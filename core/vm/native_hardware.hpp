@@ -16,6 +16,10 @@ struct NativeHardware {
   static TrapSet trap_policy();
   // false when the run must end (outcome filled in).
   static bool execute(Vm& vm, const StopReason& stop, RunOutcome& out);
+  // The same for an instruction the caller decoded (at RIP): the bt engine's callouts.
+  static bool execute_instruction(Vm& vm, TrapKind kind, const Instruction& insn, RunOutcome& out);
+  // Whether execute_instruction emulates this kind (the others the CPU executes itself).
+  static bool emulates(TrapKind kind);
 };
 
 }  // namespace hvsim

@@ -53,7 +53,8 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
       vm->paging_ = std::make_unique<ShadowPaging>(*vm->ram_, p2m, *vm->vmm_frames_);
       break;
   }
-  auto cpu = UnicornCpu::create(*vm->paging_);
+  vm->window_ = std::make_unique<VmmWindowTranslator>(*vm->paging_);
+  auto cpu = UnicornCpu::create(*vm->window_);
   if (!cpu) return cpu.error();
   vm->cpu_ = std::move(*cpu);
   vm->paging_->attach(*vm->cpu_);
@@ -263,6 +264,7 @@ RunOutcome Vm::run(uint64_t until_ns) {
       budget = std::min(budget, config_.max_instructions - retired);
     }
     if (budget == 0) budget = 1;
+    engine_->before_run(*this);
     StopReason stop = cpu_->run(budget);
     emulated_since_run_ = stop.kind == StopKind::TrapPoint;
     if (!handle_stop(stop, out)) return out;
@@ -272,6 +274,7 @@ RunOutcome Vm::run(uint64_t until_ns) {
 bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
   linear_->invalidate_control();
   paging_->sync();
+  if (engine_->stopped(*this, stop)) return true;
   switch (stop.kind) {
     case StopKind::BudgetExhausted:
     case StopKind::MemorySync:

@@ -20,6 +20,7 @@
 #include "core/mem/guest_mmu.hpp"
 #include "core/mem/paging_mode.hpp"
 #include "core/mem/vmm_frames.hpp"
+#include "core/mem/vmm_window.hpp"
 #include "core/time/virtual_clock.hpp"
 #include "core/vm/engine.hpp"
 #include "core/vm/platform.hpp"
@@ -77,6 +78,8 @@ class Vm : public Platform {
 
   GuestRam& ram() { return *ram_; }
   GuestMmu& mmu() { return *paging_; }
+  // The VMM's own part of the guest address space (the bt engine's translation cache).
+  VmmWindowTranslator& vmm_window() { return *window_; }
   UnicornCpu& cpu() { return *cpu_; }
   const VmConfig& config() const { return config_; }
   const VmCounters& counters() const { return counters_; }
@@ -126,6 +129,9 @@ class Vm : public Platform {
   bool deliver(const Event& ev);
   PortIo* port_io() { return ports_; }
   VmCounters& mutable_counters() { return counters_; }
+  // The stop just handled emulated no guest instruction (a bt trampoline's return): an
+  // interrupt shadow the CPU holds (STI, MOV SS) lasts until the next instruction.
+  void keep_interrupt_shadow() { emulated_since_run_ = false; }
   uint64_t tsc() const { return now_ns() + static_cast<uint64_t>(tsc_offset_); }
   void set_tsc(uint64_t value) { tsc_offset_ = static_cast<int64_t>(value - now_ns()); }
   uint64_t next_random();  // RDRAND/RDSEED: deterministic per scenario seed
@@ -144,6 +150,7 @@ class Vm : public Platform {
   std::optional<VmmFrames> vmm_frames_;
   std::optional<EptTables> ept_;
   std::unique_ptr<GuestMmu> paging_;
+  std::unique_ptr<VmmWindowTranslator> window_;  // in front of paging_: the CPU's translator
   std::unique_ptr<UnicornCpu> cpu_;
   std::unique_ptr<LinearMemory> linear_;
   PortIo* ports_ = nullptr;

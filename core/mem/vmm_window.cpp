@@ -1,0 +1,44 @@
+#include "core/mem/vmm_window.hpp"
+
+namespace hvsim {
+
+FillResult VmmWindowTranslator::fill(const FillRequest& req) {
+  if (!active_) [[likely]] return inner_.fill(req);
+  if (window_.contains(req.page_va)) {
+    const uint64_t offset = req.page_va - window_.va_begin;
+    const bool data = offset < window_.writable_bytes;
+    // Translated code only fetches from the fragments and only writes the data area; any
+    // other access is the guest's own, to an address the VMM took from it.
+    const bool vmm_access = req.cpl == 0 && (data ? req.access != Access::Fetch : req.access == Access::Fetch);
+    if (!vmm_access) {
+      FillResult guest = inner_.fill(req);
+      if (!guest.ok) return guest;  // the guest's own tables fault there anyway
+      FillResult r;
+      r.pf_error_code = 1u | (req.access == Access::Write ? 2u : 0u) | (req.cpl == 3 ? 4u : 0u) |
+                        (req.access == Access::Fetch ? 16u : 0u);
+      return r;
+    }
+    FillResult r;
+    r.ok = true;
+    r.cpu_pa = window_.cpu_pa + offset;
+    r.read = r.write = data;
+    r.exec = !data;
+    return r;
+  }
+  if (window_.guard_kernel_fetch && req.cpl == 0 && req.access == Access::Fetch) {
+    ++guarded_;
+    FillResult r;
+    r.pf_error_code = 16;  // never delivered: the engine takes this stop
+    return r;
+  }
+  FillResult r = inner_.fill(req);
+  if (window_.guard_kernel_fetch && req.cpl == 0) r.exec = false;
+  return r;
+}
+
+std::optional<uint64_t> VmmWindowTranslator::probe(uint64_t va) {
+  if (active_ && window_.contains(va)) return window_.cpu_pa + (va - window_.va_begin);
+  return inner_.probe(va);
+}
+
+}  // namespace hvsim

@@ -1,0 +1,383 @@
+#include "translator/bt_engine.hpp"
+
+#include <cstring>
+
+#include "core/cpu/fault_address.hpp"
+#include "core/vm/native_hardware.hpp"
+#include "core/vm/vm.hpp"
+#include "translator/chain.hpp"
+#include "translator/emit.hpp"
+#include "core/cpu/trap_points.hpp"
+
+namespace hvsim::bt {
+
+namespace {
+constexpr uint64_t kPageSize = 4096;
+constexpr uint64_t kRflagsIf = 1ull << 9;
+constexpr uint8_t kVecUd = 6, kVecGp = 13, kVecPf = 14;
+
+bool canonical(uint64_t va) {
+  const uint64_t top = va >> 47;
+  return top == 0 || top == 0x1ffff;
+}
+
+// Guest bytes for the translator: kernel-mode reads through the guest's paging, as many as
+// are readable (a page at a time, so the end of mapped memory yields a short answer).
+size_t read_guest_code(Vm& vm, uint64_t va, std::span<uint8_t> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const uint64_t at = va + done;
+    if (!canonical(at) || at < va) break;
+    const size_t in_page = std::min<size_t>(out.size() - done, kPageSize - (at & (kPageSize - 1)));
+    if (vm.linear().fetch(at, out.data() + done, in_page, 0)) break;
+    done += in_page;
+  }
+  return done;
+}
+}  // namespace
+
+BtEngine::BtEngine(Vm&) {
+  tc_storage_.assign(kTcWindowSize + kPageSize, 0);
+  auto addr = reinterpret_cast<uintptr_t>(tc_storage_.data());
+  tc_ = reinterpret_cast<uint8_t*>((addr + kPageSize - 1) & ~uintptr_t(kPageSize - 1));
+  std::memset(tc_, 0xcc, kTcWindowSize);
+  std::memset(tc_, 0, kVmmDataSize);
+  next_free_ = kTcFragmentsBase;
+}
+
+BtEngine::~BtEngine() = default;
+
+Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
+  std::unique_ptr<BtEngine> e(new BtEngine(vm));
+  if (auto r = vm.cpu().map_ram(kTcCpuPa, kTcWindowSize, e->tc_); !r) return r.error();
+  VmmWindow w;
+  w.va_begin = kTcWindowBase;
+  w.size = kTcWindowSize;
+  w.cpu_pa = kTcCpuPa;
+  w.writable_bytes = kVmmDataSize;
+  w.guard_kernel_fetch = true;
+  vm.vmm_window().set(w);
+  BtEngine* self = e.get();
+  vm.cpu().set_uncounted([self](uint64_t va) { return self->uncounted_.count(va) != 0; });
+  vm.cpu().set_callout_range(kTcWindowBase, kTcWindowSize);
+  vm.cpu().flush_tlb();
+  return e;
+}
+
+TrapSet BtEngine::trap_policy() const { return NativeHardware::trap_policy(); }
+
+const Fragment* BtEngine::fragment_at(uint64_t tc) const {
+  auto it = fragments_.upper_bound(tc);
+  if (it == fragments_.begin()) return nullptr;
+  --it;
+  const Fragment& f = it->second;
+  return tc - f.tc_address < f.size ? &f : nullptr;
+}
+
+const Fragment* BtEngine::fragment_for(uint64_t guest_rip) const {
+  auto it = by_guest_rip_.find(guest_rip);
+  return it == by_guest_rip_.end() ? nullptr : fragment_at(it->second);
+}
+
+std::span<const uint8_t> BtEngine::tc_bytes(uint64_t tc, size_t size) const {
+  if (tc < kTcWindowBase || size > kTcWindowSize - (tc - kTcWindowBase)) return {};
+  return {tc_ + (tc - kTcWindowBase), size};
+}
+
+Result<uint64_t> BtEngine::allocate(size_t size) {
+  if (size > kTcWindowBase + kTcWindowSize - next_free_ || next_free_ < kTcFragmentsBase) {
+    return make_error("translation cache full");
+  }
+  const uint64_t at = next_free_;
+  next_free_ += (size + 15) & ~size_t(15);
+  return at;
+}
+
+void BtEngine::flush(Vm& vm) {
+  ++counters_.flushes;
+  fragments_.clear();
+  by_guest_rip_.clear();
+  trampolines_.clear();
+  trampoline_for_.clear();
+  uncounted_.clear();
+  pending_trampoline_.reset();
+  std::memset(tc_ + kVmmDataSize, 0xcc, kTcWindowSize - kVmmDataSize);
+  vm.cpu().invalidate_code(kTcFragmentsBase, kTcWindowBase + kTcWindowSize - kTcFragmentsBase);
+  next_free_ = kTcFragmentsBase;
+}
+
+Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
+  TranslationUnit unit = build_unit(
+      [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip);
+  auto at = allocate(kMaxFragmentSize);
+  if (!at) {
+    flush(vm);
+    at = allocate(kMaxFragmentSize);
+    if (!at) return at.error();
+  }
+  auto fragment = emit_fragment(unit, *at, {host(*at), kMaxFragmentSize});
+  if (!fragment) return fragment.error();
+  next_free_ = *at + ((fragment->size + 15) & ~uint64_t(15));
+  count_fragment(unit, *fragment, translated_);
+  // Callout HLTs are the VMM's, and so are exit stubs, except a guest jmp's: its stub (the
+  // HLT, then the chained jump) retires as the guest's jmp. The other stubs stand for no
+  // guest instruction (the jcc, loop or call push before them was the guest's).
+  for (const Callout& c : fragment->callouts) uncounted_.insert(c.tc_address);
+  for (const ExitStub& stub : fragment->stubs) {
+    if (stub.role == StubRole::Jump) uncounted_.erase(stub.tc_address);
+  }
+  const uint64_t tc = fragment->tc_address;
+  by_guest_rip_[guest_rip] = tc;
+  fragments_.emplace(tc, std::move(*fragment));
+  return tc;
+}
+
+Result<uint64_t> BtEngine::enter(Vm& vm, uint64_t guest_rip) {
+  auto it = by_guest_rip_.find(guest_rip);
+  if (it != by_guest_rip_.end()) return it->second;
+  return translate(vm, guest_rip);
+}
+
+// A sensitive instruction the hardware model does not emulate runs once, unmodified, on the
+// virtual CPU: copied into the TC (a RIP-relative operand re-encoded) and followed by a HLT
+// that brings the vCPU back to the engine.
+Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn) {
+  if (auto it = trampoline_for_.find(insn.address); it != trampoline_for_.end()) return it->second;
+  const unsigned len = insn.length();
+  uint8_t bytes[kMaxInsnLength + 1] = {};
+  if (read_guest_code(vm, insn.address, {bytes, len}) != len) return make_error("guest code unreadable");
+  auto at = allocate(len + 1);
+  if (!at) return at.error();
+  if (has_rip_relative_operand(insn)) {
+    const auto& disp = insn.info.raw.disp;
+    int64_t value = 0;
+    std::memcpy(&value, bytes + disp.offset, 4);
+    value = static_cast<int32_t>(value);
+    const int64_t moved = value + static_cast<int64_t>(insn.next() - (*at + len));
+    if (moved != static_cast<int32_t>(moved)) return make_error("RIP-relative operand out of reach of the TC");
+    const int32_t d = static_cast<int32_t>(moved);
+    std::memcpy(bytes + disp.offset, &d, 4);
+  }
+  bytes[len] = kCalloutOpcode;
+  std::memcpy(host(*at), bytes, len + 1);
+  Trampoline t{*at, *at + len, insn.address, insn.next()};
+  uncounted_.insert(t.return_tc);
+  trampolines_.emplace(*at, t);
+  trampoline_for_[insn.address] = *at;
+  ++counters_.trampolines;
+  return *at;
+}
+
+void BtEngine::chain(Vm& vm, const Callout& c, uint64_t target_tc) {
+  const Fragment* f = fragment_at(c.tc_address);
+  if (!f) return;
+  for (const ExitStub& stub : f->stubs) {
+    if (stub.tc_address != c.tc_address) continue;
+    auto bytes = patch_chain(stub, target_tc);
+    if (!bytes) return;
+    std::memcpy(host(stub.tc_address), bytes->data(), bytes->size());
+    vm.cpu().invalidate_code(stub.tc_address, bytes->size());
+    ++counters_.chained;
+    return;
+  }
+}
+
+// In-cache CLI clears the byte at kVirtualIfAddress; the VMM applies it to the virtual CPU at
+// the next stop, before anything reads RFLAGS.IF (nothing in the cache does: PUSHF, POPF and
+// STI are callouts).
+void BtEngine::apply_virtual_if(Vm& vm) {
+  uint8_t& cleared_by_cli = tc_[vmm_data::kVirtualIf];
+  if (cleared_by_cli == 0) {
+    cleared_by_cli = 1;
+    vm.cpu().set_rflags(vm.cpu().rflags() & ~kRflagsIf);
+  }
+}
+
+bool BtEngine::detranslate(Vm& vm, uint64_t tc) {
+  UnicornCpu& cpu = vm.cpu();
+  if (auto it = trampolines_.upper_bound(tc); it != trampolines_.begin()) {
+    --it;
+    if (tc >= it->second.tc && tc <= it->second.return_tc) {
+      cpu.set_rip(tc == it->second.return_tc ? it->second.next_guest_rip : it->second.guest_rip);
+      return true;
+    }
+  }
+  const Fragment* f = fragment_at(tc);
+  if (!f) return false;
+  const FaultRange* r = f->fault_range_at(tc);
+  if (!r) return false;
+  if (r->kind == FaultRange::Kind::ExitStub) {
+    for (const ExitStub& stub : f->stubs) {
+      if (stub.tc_address == r->tc_begin) cpu.set_rip(stub.guest_target);
+    }
+  } else {
+    cpu.set_rip(r->guest_rip);
+  }
+  if (r->undo_rsp && tc != r->tc_begin) cpu.set_gpr(Gpr::Rsp, cpu.gpr(Gpr::Rsp) + r->undo_rsp);
+  ++counters_.detranslations;
+  return true;
+}
+
+bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
+  UnicornCpu& cpu = vm.cpu();
+  apply_virtual_if(vm);
+  const VmmWindow& w = vm.vmm_window().window();
+  if (stop.kind == StopKind::MemoryFault && stop.fault_access == Access::Fetch && cpu.cpl() == 0 &&
+      !w.contains(stop.fault_page) && !stop.fault_non_canonical) {
+    return true;  // a kernel entry: before_run sends it to the translation
+  }
+  if (stop.kind == StopKind::TrapPoint && w.contains(cpu.rip())) return false;  // a callout
+  if (w.contains(cpu.rip())) detranslate(vm, cpu.rip());
+  return false;
+}
+
+void BtEngine::before_run(Vm& vm) {
+  UnicornCpu& cpu = vm.cpu();
+  const uint64_t rip = cpu.rip();
+  if (cpu.cpl() != 0 || vm.vmm_window().window().contains(rip)) return;
+  ++counters_.kernel_entries;
+  if (pending_trampoline_ && *pending_trampoline_ == rip) {
+    pending_trampoline_.reset();
+    cpu.set_rip(trampoline_for_.at(rip));
+    return;
+  }
+  pending_trampoline_.reset();
+  if (!canonical(rip)) return;  // the CPU raises #GP at the fetch
+  auto tc = enter(vm, rip);
+  if (tc) cpu.set_rip(*tc);
+  // Otherwise the guard stops the fetch again; nothing the guest did can get here (the TC
+  // is flushed when full), so leave RIP: the run ends with the CPU's own fault.
+}
+
+bool BtEngine::undecodable(Vm& vm, const Callout& c) {
+  UnicornCpu& cpu = vm.cpu();
+  cpu.set_rip(c.guest_rip);
+  uint8_t bytes[kMaxInsnLength];
+  const size_t have = read_guest_code(vm, c.guest_rip, bytes);
+  if (have == kMaxInsnLength || decode_instruction(bytes, have, c.guest_rip)) return vm.raise_exception(kVecUd);
+  // The instruction runs into memory the kernel cannot fetch from: the #PF the CPU raises.
+  const uint64_t cr2 = c.guest_rip + have;
+  uint8_t probe = 0;
+  auto fault = vm.linear().fetch(cr2, &probe, 1, 0);
+  if (!canonical(cr2) || !fault) return vm.raise_exception(kVecGp, 0);
+  cpu.set_cr(2, fault->cr2);
+  return vm.raise_exception(fault->vector, fault->error_code);
+}
+
+bool BtEngine::indirect(Vm& vm, const Callout& c) {
+  UnicornCpu& cpu = vm.cpu();
+  uint8_t bytes[kMaxInsnLength];
+  const size_t have = read_guest_code(vm, c.guest_rip, bytes);
+  auto insn = decode_instruction(bytes, have, c.guest_rip);
+  cpu.set_rip(c.guest_rip);
+  if (!insn) return vm.raise_exception(kVecUd);
+  uint64_t target = 0, rsp = cpu.gpr(Gpr::Rsp);
+  if (c.kind == CalloutKind::Return) {
+    if (auto fault = vm.linear().read(rsp, &target, 8, 0)) {
+      cpu.set_cr(2, fault->cr2);
+      return vm.raise_exception(fault->vector, fault->error_code);
+    }
+    const uint64_t extra = insn->operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? insn->operands[0].imm.value.u : 0;
+    rsp += 8 + extra;
+  } else {
+    const auto& op = insn->operands[0];
+    if (op.type == ZYDIS_OPERAND_TYPE_REGISTER) {
+      target = register_value(cpu, op.reg.value, insn->next());
+    } else {
+      const uint64_t address = memory_operand_address(cpu, *insn, op);
+      if (auto fault = vm.linear().read(address, &target, 8, 0)) {
+        cpu.set_cr(2, fault->cr2);
+        return vm.raise_exception(fault->vector, fault->error_code);
+      }
+    }
+    if (c.kind == CalloutKind::IndirectCall) {
+      const uint64_t ret = insn->next();
+      if (auto fault = vm.linear().write(rsp - 8, &ret, 8, 0)) {
+        cpu.set_cr(2, fault->cr2);
+        return vm.raise_exception(fault->vector, fault->error_code);
+      }
+      rsp -= 8;
+    }
+  }
+  ++counters_.indirect_lookups;
+  if (!by_guest_rip_.count(target)) ++counters_.indirect_misses;
+  cpu.set_gpr(Gpr::Rsp, rsp);
+  cpu.set_rip(target);  // before_run enters its translation (or the CPU faults on it)
+  cpu.add_retired(1);
+  return true;
+}
+
+bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
+  UnicornCpu& cpu = vm.cpu();
+  uint8_t bytes[kMaxInsnLength];
+  const size_t have = read_guest_code(vm, c.guest_rip, bytes);
+  auto insn = decode_instruction(bytes, have, c.guest_rip);
+  cpu.set_rip(c.guest_rip);
+  if (!insn) return undecodable(vm, c);
+  ++counters_.sensitive_emulated;
+  if (auto kind = classify_trap(*insn); kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
+    return NativeHardware::execute_instruction(vm, *kind, *insn, out);
+  }
+  auto t = trampoline(vm, *insn);
+  if (!t) {
+    out.end = RunEnd::HostError;
+    out.detail = "bt: cannot run the instruction at " + std::to_string(c.guest_rip) + ": " + t.error().message;
+    return false;
+  }
+  pending_trampoline_ = c.guest_rip;
+  return true;
+}
+
+bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
+  ++counters_.callouts;
+  ++counters_.callouts_by_kind[static_cast<size_t>(c.kind)];
+  UnicornCpu& cpu = vm.cpu();
+  switch (c.kind) {
+    case CalloutKind::ExitToGuest: {
+      const Fragment* from = fragment_at(c.tc_address);
+      cpu.set_rip(c.next_guest_rip);
+      auto target = enter(vm, c.next_guest_rip);
+      // Translating may have flushed the cache, the stub with it.
+      if (target && fragment_at(c.tc_address) == from) chain(vm, c, *target);
+      return true;
+    }
+    case CalloutKind::Sensitive: return sensitive(vm, c, out);
+    case CalloutKind::IndirectJump:
+    case CalloutKind::IndirectCall:
+    case CalloutKind::Return: return indirect(vm, c);
+    case CalloutKind::Undecodable: return undecodable(vm, c);
+    case CalloutKind::RipRelativeOutOfReach:
+    case CalloutKind::Count: break;
+  }
+  out.end = RunEnd::HostError;
+  out.detail = std::string("bt: callout ") + callout_kind_name(c.kind) + " at guest RIP " + std::to_string(c.guest_rip) +
+               " is not supported";
+  return false;
+}
+
+bool BtEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
+  UnicornCpu& cpu = vm.cpu();
+  const uint64_t rip = cpu.rip();
+  if (!vm.vmm_window().window().contains(rip)) return NativeHardware::execute(vm, stop, out);  // user code
+  if (auto it = trampolines_.find(rip); it == trampolines_.end() && !trampolines_.empty()) {
+    auto t = trampolines_.upper_bound(rip);
+    if (t != trampolines_.begin() && (--t)->second.return_tc == rip) {
+      cpu.set_rip(t->second.next_guest_rip);  // the instruction ran: back to the cache
+      vm.keep_interrupt_shadow();  // after STI, the next guest instruction still runs first
+      return true;
+    }
+  } else if (it != trampolines_.end()) {
+    // A trap point inside the trampoline (INVLPG under shadow paging): the hardware model.
+    return NativeHardware::execute(vm, stop, out);
+  }
+  const Fragment* f = fragment_at(rip);
+  const Callout* c = f ? f->callout_at(rip) : nullptr;
+  if (!c) {
+    out.end = RunEnd::HostError;
+    out.detail = "bt: a trap point in the translation cache that is no callout";
+    return false;
+  }
+  return callout(vm, *c, out);
+}
+
+}  // namespace hvsim::bt

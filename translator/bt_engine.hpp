@@ -1,0 +1,117 @@
+#pragma once
+// The bt engine: software virtualization by binary translation, as VMware's VMM did (Adams &
+// Agesen 2006). Guest user code runs directly; guest kernel code runs from a translation
+// cache (TC) in the VMM's window of the address space, in which every sensitive instruction
+// was rewritten into a callout or in-cache code (translator/, docs/binary-translation.md).
+//
+// How the pieces meet the CPU substrate:
+// - Kernel entries. The VMM window translator refuses every kernel-mode fetch outside the
+//   window; the engine takes that stop (an interrupt, an exception, SYSCALL, an IRETQ back
+//   into the kernel) and the vCPU resumes at the fragment of that guest RIP.
+// - Callouts are HLTs in the TC, trap points like any other: the engine emulates the guest
+//   instruction (the hardware model for the kinds it emulates; the others run once,
+//   unmodified, from a trampoline in the TC followed by a HLT that returns to the cache).
+// - Precise state. At any other stop inside the TC (a fault, a timer, a budget), RIP is
+//   mapped back to the guest instruction before the VM looks at it, so the guest sees its
+//   own RIPs (in exception frames, in its exception tables) and never a TC address.
+// - Time. Chaining jumps and exit stubs are the VMM's instructions, not the guest's: they do
+//   not retire, so virtual time (and with it the guest's behaviour) matches native.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/util/result.hpp"
+#include "core/vm/engine.hpp"
+#include "translator/counters.hpp"
+#include "translator/fragment.hpp"
+#include "translator/unit.hpp"
+#include "translator/vmm_layout.hpp"
+
+namespace hvsim {
+class Vm;
+namespace bt {
+
+// Where the translation cache lives in the CPU's physical address space (not guest RAM: the
+// VMM's own memory, just below the open-bus pages).
+constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
+
+#define HVSIM_BT_COUNTERS(X)                                                              \
+  X(kernel_entries, "entries into translated kernel code (interrupts, exceptions, SYSCALL, returns)") \
+  X(callouts, "callouts executed (exit stubs before chaining, sensitive instructions, ...)")   \
+  X(sensitive_emulated, "sensitive instructions emulated by the VMM after a callout")        \
+  X(trampolines, "trampolines built (a sensitive instruction run once, unmodified)")         \
+  X(chained, "exit stubs chained to their target's fragment")                                \
+  X(indirect_lookups, "indirect branches and returns resolved by the VMM")                   \
+  X(indirect_misses, "indirect targets not translated yet")                                  \
+  X(detranslations, "stops inside the TC mapped back to the guest instruction")             \
+  X(flushes, "translation-cache flushes (full)")
+
+struct BtCounters {
+#define HVSIM_BT_COUNTER_FIELD(name, what) uint64_t name = 0;
+  HVSIM_BT_COUNTERS(HVSIM_BT_COUNTER_FIELD)
+#undef HVSIM_BT_COUNTER_FIELD
+  std::array<uint64_t, kCalloutKindCount> callouts_by_kind{};
+};
+
+class BtEngine : public Engine {
+ public:
+  // Maps the TC into the VM's CPU and reserves the window in its address spaces.
+  static Result<std::unique_ptr<BtEngine>> create(Vm& vm);
+  ~BtEngine() override;
+  const char* name() const override { return "bt"; }
+  TrapSet trap_policy() const override;
+  bool trap(Vm& vm, const StopReason& stop, RunOutcome& out) override;
+  bool stopped(Vm& vm, const StopReason& stop) override;
+  void before_run(Vm& vm) override;
+
+  const BtCounters& counters() const { return counters_; }
+  const TranslatorCounters& translator_counters() const { return translated_; }
+  // The fragment holding TC address `tc` (for hvsim translate and the visualizer).
+  const Fragment* fragment_at(uint64_t tc) const;
+  const Fragment* fragment_for(uint64_t guest_rip) const;
+  std::span<const uint8_t> tc_bytes(uint64_t tc, size_t size) const;
+
+ private:
+  struct Trampoline {
+    uint64_t tc = 0;          // the copied instruction
+    uint64_t return_tc = 0;   // its HLT
+    uint64_t guest_rip = 0, next_guest_rip = 0;
+  };
+  explicit BtEngine(Vm& vm);
+  // The TC address of guest_rip's translation, translating it first if needed.
+  Result<uint64_t> enter(Vm& vm, uint64_t guest_rip);
+  Result<uint64_t> translate(Vm& vm, uint64_t guest_rip);
+  Result<uint64_t> trampoline(Vm& vm, const Instruction& insn);
+  uint8_t* host(uint64_t tc) { return tc_ + (tc - kTcWindowBase); }
+  Result<uint64_t> allocate(size_t size);
+  void flush(Vm& vm);
+  bool callout(Vm& vm, const Callout& c, RunOutcome& out);
+  bool sensitive(Vm& vm, const Callout& c, RunOutcome& out);
+  bool indirect(Vm& vm, const Callout& c);
+  bool undecodable(Vm& vm, const Callout& c);
+  void chain(Vm& vm, const Callout& c, uint64_t target_tc);
+  // The guest RIP (and RSP correction) a stop at TC address `tc` stands for.
+  bool detranslate(Vm& vm, uint64_t tc);
+  void apply_virtual_if(Vm& vm);
+
+  std::vector<uint8_t> tc_storage_;  // the TC's host memory (page-aligned inside)
+  uint8_t* tc_ = nullptr;
+  uint64_t next_free_ = 0;
+  std::map<uint64_t, Fragment> fragments_;                 // by TC address
+  std::unordered_map<uint64_t, uint64_t> by_guest_rip_;    // guest RIP -> fragment TC
+  std::map<uint64_t, Trampoline> trampolines_;             // by TC address
+  std::unordered_map<uint64_t, uint64_t> trampoline_for_;  // guest RIP -> trampoline TC
+  std::unordered_set<uint64_t> uncounted_;                 // TC addresses of VMM instructions
+  std::optional<uint64_t> pending_trampoline_;  // guest RIP whose trampoline runs next
+  BtCounters counters_;
+  TranslatorCounters translated_;
+};
+
+}  // namespace bt
+}  // namespace hvsim
