@@ -23,12 +23,12 @@ constexpr double kPaperForkwaitIterations = 40000;
 
 Result<EngineChoice> engine_choice(const std::string& label) {
   if (label == "native") return EngineChoice{label, "native", ""};
+  if (label == "bt") return EngineChoice{label, "bt", ""};
   if (label == "vtx-2006" || label == "vtx-ept") return EngineChoice{label, "vtx", label};
-  if (label == "bt") return make_error("engine 'bt': the binary-translation engine is not built yet (issue 6)");
-  return make_error("unknown engine '" + label + "' (native, vtx-2006, vtx-ept)");
+  return make_error("unknown engine '" + label + "' (native, bt, vtx-2006, vtx-ept)");
 }
 
-std::vector<std::string> default_compare_engines() { return {"native", "vtx-2006", "vtx-ept"}; }
+std::vector<std::string> default_compare_engines() { return {"native", "bt", "vtx-2006", "vtx-ept"}; }
 
 std::vector<Workload> workloads_of(const std::string& cmdline) {
   std::vector<Workload> out;

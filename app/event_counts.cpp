@@ -4,6 +4,7 @@
 
 #include "core/vm/vm.hpp"
 #include "hwassist/vtx_engine.hpp"
+#include "translator/bt_engine.hpp"
 
 namespace hvsim {
 
@@ -55,6 +56,19 @@ EventCounts collect_event_counts(Vm& vm) {
     for (size_t k = 0; k < kTrapKindCount; ++k) {
       if (e.exited_at_trap[k]) c[std::string("exited.") + kTrapKeys[k]] = static_cast<double>(e.exited_at_trap[k]);
     }
+  }
+  if (auto* bt = dynamic_cast<bt::BtEngine*>(&vm.engine())) {
+    const bt::BtCounters& b = bt->counters();
+    c["bt.instructions_translated"] = static_cast<double>(bt->translator_counters().guest_instructions);
+    c["bt.fragments"] = static_cast<double>(bt->translator_counters().fragments);
+    // Indirect branches are resolved by the VMM here, but VMware resolved them inside the
+    // cache with a hash lookup: they are counted (and priced) as lookups, not callouts.
+    const auto kind = [&](bt::CalloutKind k) { return static_cast<double>(b.callouts_by_kind[static_cast<size_t>(k)]); };
+    c["bt.callouts"] = static_cast<double>(b.callouts) - kind(bt::CalloutKind::IndirectJump) -
+                       kind(bt::CalloutKind::IndirectCall) - kind(bt::CalloutKind::Return);
+    c["bt.sensitive_emulated"] = static_cast<double>(b.sensitive_emulated);
+    c["bt.indirect_lookups"] = static_cast<double>(b.indirect_lookups);
+    c["bt.chained"] = static_cast<double>(b.chained);
   }
   return c;
 }

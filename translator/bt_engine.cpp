@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/cpu/fault_address.hpp"
+#include "core/mem/shadow_paging.hpp"
 #include "core/vm/native_hardware.hpp"
 #include "core/vm/vm.hpp"
 #include "translator/chain.hpp"
@@ -60,6 +61,9 @@ Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
   BtEngine* self = e.get();
   vm.cpu().set_uncounted([self](uint64_t va) { return self->uncounted_.count(va) != 0; });
   vm.cpu().set_callout_range(kTcWindowBase, kTcWindowSize);
+  // The VMMs of 2006 traced every write to a guest page table (no write-flooding release),
+  // the policy vtx-2006 uses too: the two techniques are compared on the same MMU.
+  if (auto* shadow = dynamic_cast<ShadowPaging*>(&vm.mmu())) shadow->set_flood_limit(0);
   vm.cpu().flush_tlb();
   return e;
 }

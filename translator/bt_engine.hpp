@@ -76,6 +76,12 @@ class BtEngine : public Engine {
   const Fragment* fragment_at(uint64_t tc) const;
   const Fragment* fragment_for(uint64_t guest_rip) const;
   std::span<const uint8_t> tc_bytes(uint64_t tc, size_t size) const;
+  // hvsim translate: guest_rip's fragment, translated now if the run has not reached it
+  // (counted in translator_counters() like any other); nullptr if the cache cannot take it.
+  const Fragment* translate_for_report(Vm& vm, uint64_t guest_rip) {
+    auto tc = enter(vm, guest_rip);
+    return tc ? fragment_at(*tc) : nullptr;
+  }
 
  private:
   struct Trampoline {

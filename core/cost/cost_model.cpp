@@ -70,7 +70,7 @@ std::vector<CostTerm> cost_terms(const EventCounts& counts, Technique technique,
   // Hardware assist: every exit is a round trip through the VMM; its handler reads and
   // writes the VMCS, then does the work priced below.
   const double exits = t.n("vm_exits");
-  if (exits > 0) {
+  if (exits > 0 && technique == Technique::HardwareAssist) {
     const double per_exit = t.v(P::vm_exit) + t.v(P::vm_entry) + t.v(P::vmcs_reads_per_exit) * t.v(P::vmcs_read) +
                             t.v(P::vmcs_writes_per_exit) * t.v(P::vmcs_write);
     t.add_raw("VM exits and entries",
@@ -95,11 +95,16 @@ std::vector<CostTerm> cost_terms(const EventCounts& counts, Technique technique,
   t.add("shadow root builds", t.n("mem.shadow_root_builds"), P::shadow_root_build);
   t.add("device-window accesses (MMIO)", t.n("mmio"), P::mmio_emulation);
 
-  // Binary translation (issue 6).
+  if (technique != Technique::BinaryTranslation) return t.take();
+  // Binary translation: the VMM owns the processor's IDT and SYSCALL entry, so every event
+  // goes through it before the translated guest handler runs, and every page fault the VMM
+  // resolves (hidden faults, traced writes) arrives as a real exception.
   t.add("translation", t.n("bt.instructions_translated"), P::translate_instruction);
   t.add("callouts", t.n("bt.callouts"), P::callout);
-  t.add("in-cache emulation", t.n("bt.in_cache_emulations"), P::in_cache_emulation);
+  t.add("instruction emulation", t.n("bt.sensitive_emulated"), P::emulate_instruction);
   t.add("indirect-branch lookups", t.n("bt.indirect_lookups"), P::indirect_lookup);
+  t.add("events forwarded by the VMM", t.n("exceptions") + t.n("interrupts") + t.n("syscalls"), P::callout);
+  t.add("VMM page faults", t.n("mem.hidden_faults") + t.n("mem.pt_write_traces"), P::exception_delivery);
   return t.take();
 }
 

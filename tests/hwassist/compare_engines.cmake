@@ -1,8 +1,23 @@
-# Runs one flat guest under the native engine and under vtx with a preset; the guest must not
-# tell them apart: the same exit status, console output and final registers (--dump-state).
-#   cmake -DHVSIM=<hvsim> -DGUEST=<guest.bin> -DPRESET=<vtx-2006|vtx-ept> -DWORK_DIR=<dir> -P compare_engines.cmake
+# Runs one flat guest under the native engine and under another (vtx with a preset, or bt); the
+# guest must not tell them apart: the same exit status, console output and final registers
+# (--dump-state).
+#   cmake -DHVSIM=<hvsim> -DGUEST=<guest.bin> [-DENGINE=vtx|bt] [-DPRESET=<vtx-2006|vtx-ept>]
+#         [-DPAGING=<native|shadow|ept>] -DWORK_DIR=<dir> -P compare_engines.cmake
 cmake_minimum_required(VERSION 3.25)
-foreach(var HVSIM GUEST PRESET WORK_DIR)
+if(NOT DEFINED ENGINE)
+  set(ENGINE vtx)
+endif()
+set(engine_args --engine ${ENGINE})
+if(ENGINE STREQUAL "vtx")
+  list(APPEND engine_args --preset ${PRESET})
+  set(summary "VM exits")
+else()
+  set(summary "bt: [0-9]+ guest instructions translated")
+endif()
+if(DEFINED PAGING)
+  list(APPEND engine_args --paging ${PAGING})
+endif()
+foreach(var HVSIM GUEST WORK_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "compare_engines.cmake: ${var} is not set")
   endif()
@@ -11,20 +26,20 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" --dump-state "${WORK_DIR}/native.json"
                 OUTPUT_VARIABLE out_native ERROR_VARIABLE err_native RESULT_VARIABLE status_native TIMEOUT 60)
-execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" --engine vtx --preset ${PRESET} --dump-state "${WORK_DIR}/vtx.json"
+execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" ${engine_args} --dump-state "${WORK_DIR}/vtx.json"
                 OUTPUT_VARIABLE out_vtx ERROR_VARIABLE err_vtx RESULT_VARIABLE status_vtx TIMEOUT 60)
 if(NOT status_native STREQUAL status_vtx)
-  message(FATAL_ERROR "exit status: native ${status_native}, vtx ${status_vtx}\n${err_vtx}")
+  message(FATAL_ERROR "exit status: native ${status_native}, ${ENGINE} ${status_vtx}\n${err_vtx}")
 endif()
 if(NOT out_native STREQUAL out_vtx)
-  message(FATAL_ERROR "console differs:\n-- native:\n${out_native}\n-- vtx:\n${out_vtx}")
+  message(FATAL_ERROR "console differs:\n-- native:\n${out_native}\n-- ${ENGINE}:\n${out_vtx}")
 endif()
 file(READ "${WORK_DIR}/native.json" state_native)
 file(READ "${WORK_DIR}/vtx.json" state_vtx)
 if(NOT state_native STREQUAL state_vtx)
   message(FATAL_ERROR "final state differs (${WORK_DIR}/native.json, vtx.json)")
 endif()
-if(NOT err_vtx MATCHES "VM exits")
-  message(FATAL_ERROR "no exit summary from the vtx run:\n${err_vtx}")
+if(NOT err_vtx MATCHES "${summary}")
+  message(FATAL_ERROR "no ${ENGINE} summary from the run:\n${err_vtx}")
 endif()
 message(STATUS "same status ${status_native}, console and final state; ${err_vtx}")
