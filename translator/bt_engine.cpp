@@ -101,6 +101,9 @@ void BtEngine::flush(Vm& vm) {
   ++counters_.flushes;
   fragments_.clear();
   by_guest_rip_.clear();
+  sources_.clear();
+  fragments_by_frame_.clear();
+  chained_to_.clear();
   trampolines_.clear();
   trampoline_for_.clear();
   uncounted_.clear();
@@ -133,6 +136,7 @@ Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
   const uint64_t tc = fragment->tc_address;
   by_guest_rip_[guest_rip] = tc;
   fragments_.emplace(tc, std::move(*fragment));
+  watch_source(vm, tc, guest_rip, unit.guest_end);
   return tc;
 }
 
@@ -172,6 +176,78 @@ Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn) {
   return *at;
 }
 
+void BtEngine::watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end) {
+  Source src;
+  src.guest_rip = guest_rip;
+  src.bytes.resize(guest_end > guest_rip ? std::min<uint64_t>(guest_end - guest_rip, 256) : 0);
+  src.bytes.resize(read_guest_code(vm, guest_rip, src.bytes));
+  for (uint64_t page = guest_rip & ~(kPageSize - 1); page < guest_rip + std::max<size_t>(src.bytes.size(), 1);
+       page += kPageSize) {
+    auto pa = vm.vmm_window().probe(page);
+    if (!pa) continue;
+    const uint64_t frame = *pa & ~(kPageSize - 1);
+    fragments_by_frame_[frame].push_back(tc);
+    vm.cpu().watch_code_frame(frame);
+  }
+  sources_[tc] = std::move(src);
+}
+
+// The guest stored to a frame it had code translated from: drop the fragments whose bytes
+// changed (unchaining the stubs that jump to them), keep watching for the others.
+void BtEngine::code_written(Vm& vm, uint64_t frame) {
+  ++counters_.code_writes;
+  auto it = fragments_by_frame_.find(frame);
+  if (it == fragments_by_frame_.end()) return;
+  std::vector<uint64_t> live;
+  for (uint64_t tc : it->second) {
+    auto src = sources_.find(tc);
+    if (src == sources_.end()) continue;
+    std::vector<uint8_t> now(src->second.bytes.size());
+    const bool same = read_guest_code(vm, src->second.guest_rip, now) == now.size() && now == src->second.bytes;
+    if (same) {
+      live.push_back(tc);
+    } else {
+      drop_fragment(vm, tc);
+    }
+  }
+  // Trampolines are copies of single guest instructions: cheap to rebuild, so drop them all.
+  trampolines_.clear();
+  trampoline_for_.clear();
+  pending_trampoline_.reset();
+  if (live.empty()) {
+    fragments_by_frame_.erase(it);
+  } else {
+    it->second = std::move(live);
+    vm.cpu().watch_code_frame(frame);
+  }
+}
+
+void BtEngine::drop_fragment(Vm& vm, uint64_t tc) {
+  ++counters_.invalidations;
+  auto src = sources_.find(tc);
+  if (src != sources_.end()) {
+    auto g = by_guest_rip_.find(src->second.guest_rip);
+    if (g != by_guest_rip_.end() && g->second == tc) by_guest_rip_.erase(g);
+    sources_.erase(src);
+  }
+  if (auto chained = chained_to_.find(tc); chained != chained_to_.end()) {
+    for (uint64_t stub_tc : chained->second) {
+      const Fragment* from = fragment_at(stub_tc);
+      if (!from) continue;
+      for (const ExitStub& stub : from->stubs) {
+        if (stub.tc_address != stub_tc) continue;
+        const StubBytes bytes = unchain(stub);
+        std::memcpy(host(stub_tc), bytes.data(), bytes.size());
+        vm.cpu().invalidate_code(stub_tc, bytes.size());
+      }
+    }
+    chained_to_.erase(chained);
+  }
+  // The fragment stays in fragments_ (a stop inside it still maps back to the guest), but
+  // nothing reaches it any more; Unicorn forgets its translation.
+  if (const Fragment* f = fragment_at(tc)) vm.cpu().invalidate_code(f->tc_address, f->size);
+}
+
 void BtEngine::chain(Vm& vm, const Callout& c, uint64_t target_tc) {
   const Fragment* f = fragment_at(c.tc_address);
   if (!f) return;
@@ -181,6 +257,7 @@ void BtEngine::chain(Vm& vm, const Callout& c, uint64_t target_tc) {
     if (!bytes) return;
     std::memcpy(host(stub.tc_address), bytes->data(), bytes->size());
     vm.cpu().invalidate_code(stub.tc_address, bytes->size());
+    chained_to_[target_tc].push_back(stub.tc_address);
     ++counters_.chained;
     return;
   }
@@ -225,6 +302,7 @@ bool BtEngine::detranslate(Vm& vm, uint64_t tc) {
 bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
   UnicornCpu& cpu = vm.cpu();
   apply_virtual_if(vm);
+  for (uint64_t frame : cpu.take_written_code_frames()) code_written(vm, frame);
   const VmmWindow& w = vm.vmm_window().window();
   if (stop.kind == StopKind::MemoryFault && stop.fault_access == Access::Fetch && cpu.cpl() == 0 &&
       !w.contains(stop.fault_page) && !stop.fault_non_canonical) {

@@ -50,7 +50,9 @@ constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
   X(indirect_lookups, "indirect branches and returns resolved by the VMM")                   \
   X(indirect_misses, "indirect targets not translated yet")                                  \
   X(detranslations, "stops inside the TC mapped back to the guest instruction")             \
-  X(flushes, "translation-cache flushes (full)")
+  X(flushes, "translation-cache flushes (full)")                                             \
+  X(code_writes, "guest stores to frames holding translated code")                           \
+  X(invalidations, "fragments dropped because their guest code changed")
 
 struct BtCounters {
 #define HVSIM_BT_COUNTER_FIELD(name, what) uint64_t name = 0;
@@ -115,6 +117,18 @@ class BtEngine : public Engine {
   std::unordered_map<uint64_t, uint64_t> trampoline_for_;  // guest RIP -> trampoline TC
   std::unordered_set<uint64_t> uncounted_;                 // TC addresses of VMM instructions
   std::optional<uint64_t> pending_trampoline_;  // guest RIP whose trampoline runs next
+  // Coherence: the guest bytes each fragment was translated from, the frames they live in,
+  // and which stubs jump to a fragment (to unchain them when it goes).
+  struct Source {
+    uint64_t guest_rip = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::unordered_map<uint64_t, Source> sources_;                          // by fragment TC
+  std::unordered_map<uint64_t, std::vector<uint64_t>> fragments_by_frame_;  // frame -> TCs
+  std::unordered_map<uint64_t, std::vector<uint64_t>> chained_to_;          // target TC -> stubs
+  void watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end);
+  void code_written(Vm& vm, uint64_t frame);
+  void drop_fragment(Vm& vm, uint64_t tc);
   BtCounters counters_;
   TranslatorCounters translated_;
 };

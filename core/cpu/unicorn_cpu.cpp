@@ -118,6 +118,8 @@ struct UnicornCpu::Impl {
   // execute but do not retire as guest instructions.
   std::function<bool(uint64_t)> uncounted;
   std::vector<std::unique_ptr<UnicornCpu::MmioBinding>> mmio_bindings;
+  std::unordered_set<uint64_t> watched_frames;  // UnicornCpu::watch_code_frame
+  std::vector<uint64_t> written_watched;
   // While a device handles an MMIO access: the instructions of the current block at and after
   // the accessing one, counted already but not retired yet.
   uint64_t unretired_in_block = 0;
@@ -536,6 +538,17 @@ struct UnicornCpu::Impl {
       return false;
     }
     uint64_t frame = r.cpu_pa >> 12;
+    if (r.write && s->watched_frames.count(frame)) {
+      if (req.access == Access::Write) {
+        // A frame the VMM translated code from: it hears of the write at the next block
+        // boundary, after the store, and drops what changed.
+        s->watched_frames.erase(frame);
+        s->written_watched.push_back(frame << 12);
+        r.sync_after = true;
+      } else {
+        r.write = false;
+      }
+    }
     if (r.write && !s->mixed_frames.count(frame) && s->blocks_by_frame.count(frame)) {
       if (req.access == Access::Write) {
         // The guest writes a frame we scanned code in. From now on its blocks are checked by
@@ -839,6 +852,19 @@ void UnicornCpu::invalidate_code(uint64_t va, uint64_t size) {
     }
   }
   uc_ctl_remove_cache(s.uc, va, end);
+}
+
+void UnicornCpu::watch_code_frame(uint64_t cpu_pa) {
+  const uint64_t frame = cpu_pa >> 12;
+  if (!impl_->watched_frames.insert(frame).second) return;
+  // A writable TLB entry for the frame would let the next store through unseen.
+  if (impl_->writable_frames.count(frame)) impl_->flush_tlb_now();
+}
+
+std::vector<uint64_t> UnicornCpu::take_written_code_frames() {
+  std::vector<uint64_t> out;
+  out.swap(impl_->written_watched);
+  return out;
 }
 
 void UnicornCpu::set_callout_range(uint64_t va, uint64_t size) {

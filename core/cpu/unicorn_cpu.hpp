@@ -66,6 +66,11 @@ class UnicornCpu {
   void pass_trap_once();
   // The VMM rewrote code at linear [va, va + size): drop every translation of it.
   void invalidate_code(uint64_t va, uint64_t size);
+  // The VMM translated code from the frame at CPU-physical `cpu_pa`: the first guest store to
+  // it (through any mapping) makes the CPU stop at the next block boundary (MemorySync), and
+  // the frame's address is then in take_written_code_frames(); watch it again to hear more.
+  void watch_code_frame(uint64_t cpu_pa);
+  std::vector<uint64_t> take_written_code_frames();
   // Linear [va, va + size) holds VMM code (a translation cache) whose HLTs are callouts: a
   // HLT there stops the CPU as a TrapPoint of kind HLT at it (whatever the trap policy).
   void set_callout_range(uint64_t va, uint64_t size);
