@@ -93,11 +93,13 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
     }
     std::fprintf(stderr,
                  "hvsim: %s bt: %llu guest instructions translated into %llu fragments; %llu callouts (%s); "
-                 "%llu chained, %llu indirect lookups, %llu kernel entries, %llu trampolines, %llu flushes\n",
+                 "%llu chained, %llu indirect lookups, %llu kernel entries, %llu trampolines, %llu code writes "
+                 "(%llu fragments dropped), %llu flushes\n",
                  vm.config().name.c_str(), static_cast<unsigned long long>(t.guest_instructions),
                  static_cast<unsigned long long>(t.fragments), static_cast<unsigned long long>(b.callouts), kinds.c_str(),
                  static_cast<unsigned long long>(b.chained), static_cast<unsigned long long>(b.indirect_lookups),
                  static_cast<unsigned long long>(b.kernel_entries), static_cast<unsigned long long>(b.trampolines),
+                 static_cast<unsigned long long>(b.code_writes), static_cast<unsigned long long>(b.invalidations),
                  static_cast<unsigned long long>(b.flushes));
   }
   if (out.end == RunEnd::TripleFault) {
@@ -436,7 +438,7 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
             "Exit status: 0 compared; 1 an engine's guest did not behave as native's (console, exit status);\n"
             "2 bad usage or input (scenario, profile); 3 a guest crashed the run. docs/cost-model.md explains the model.");
   c->add_option("scenario", a.request.scenario_path, "scenario file with one guest (docs/scenarios.md)")->required();
-  c->add_option("--engines", a.engines, "comma-separated: native, vtx-2006, vtx-ept (default: all three)");
+  c->add_option("--engines", a.engines, "comma-separated: native, bt, vtx-2006, vtx-ept (default: all four)");
   c->add_option("--profile", a.request.profile, "cost profile: a name in scenarios/profiles/ or a .toml path (default p4-2006)");
   c->add_option("--json", a.json_path, "write the results as JSON (schema hvsim-compare/1) to this file");
   c->add_option("--csv", a.csv_path, "write the rows as CSV to this file");

@@ -316,14 +316,22 @@ bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
 void BtEngine::before_run(Vm& vm) {
   UnicornCpu& cpu = vm.cpu();
   const uint64_t rip = cpu.rip();
+  const bool after_callout = after_callout_;
+  after_callout_ = false;
+  std::optional<Resume> hint;
+  hint.swap(resume_hint_);
   if (cpu.cpl() != 0 || vm.vmm_window().window().contains(rip)) return;
-  ++counters_.kernel_entries;
+  ++(after_callout ? counters_.resumes : counters_.kernel_entries);
   if (pending_trampoline_ && *pending_trampoline_ == rip) {
     pending_trampoline_.reset();
     cpu.set_rip(trampoline_for_.at(rip));
     return;
   }
   pending_trampoline_.reset();
+  if (hint && hint->guest_rip == rip && fragment_at(hint->tc) && sources_.count(fragment_at(hint->tc)->tc_address)) {
+    cpu.set_rip(hint->tc);
+    return;
+  }
   if (!canonical(rip)) return;  // the CPU raises #GP at the fetch
   auto tc = enter(vm, rip);
   if (tc) cpu.set_rip(*tc);
@@ -407,10 +415,13 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
     return false;
   }
   pending_trampoline_ = c.guest_rip;
+  trampoline_resume_ = resume_hint_;  // the hint applies after the trampoline's return
   return true;
 }
 
 bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
+  after_callout_ = true;
+  if (c.resume_tc) resume_hint_ = Resume{c.next_guest_rip, c.resume_tc};
   ++counters_.callouts;
   ++counters_.callouts_by_kind[static_cast<size_t>(c.kind)];
   UnicornCpu& cpu = vm.cpu();
@@ -446,6 +457,8 @@ bool BtEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
     if (t != trampolines_.begin() && (--t)->second.return_tc == rip) {
       cpu.set_rip(t->second.next_guest_rip);  // the instruction ran: back to the cache
       vm.keep_interrupt_shadow();  // after STI, the next guest instruction still runs first
+      after_callout_ = true;
+      resume_hint_ = trampoline_resume_;
       return true;
     }
   } else if (it != trampolines_.end()) {

@@ -42,7 +42,8 @@ namespace bt {
 constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
 
 #define HVSIM_BT_COUNTERS(X)                                                              \
-  X(kernel_entries, "entries into translated kernel code (interrupts, exceptions, SYSCALL, returns)") \
+  X(kernel_entries, "entries into kernel code not from the cache (interrupts, exceptions, SYSCALL, IRETQ)") \
+  X(resumes, "returns to the cache after a callout")                                          \
   X(callouts, "callouts executed (exit stubs before chaining, sensitive instructions, ...)")   \
   X(sensitive_emulated, "sensitive instructions emulated by the VMM after a callout")        \
   X(trampolines, "trampolines built (a sensitive instruction run once, unmodified)")         \
@@ -117,6 +118,13 @@ class BtEngine : public Engine {
   std::unordered_map<uint64_t, uint64_t> trampoline_for_;  // guest RIP -> trampoline TC
   std::unordered_set<uint64_t> uncounted_;                 // TC addresses of VMM instructions
   std::optional<uint64_t> pending_trampoline_;  // guest RIP whose trampoline runs next
+  // Where a callout that did not end its unit resumes: {guest RIP, TC in the same fragment}.
+  // The VM may deliver an event first (RIP then differs), so the hint is checked, not trusted.
+  struct Resume {
+    uint64_t guest_rip = 0, tc = 0;
+  };
+  std::optional<Resume> resume_hint_, trampoline_resume_;
+  bool after_callout_ = false;  // before_run: back to the cache, not a kernel entry
   // Coherence: the guest bytes each fragment was translated from, the frames they live in,
   // and which stubs jump to a fragment (to unchain them when it goes).
   struct Source {
