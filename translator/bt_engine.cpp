@@ -43,6 +43,7 @@ BtEngine::BtEngine(Vm&) {
   tc_ = reinterpret_cast<uint8_t*>((addr + kPageSize - 1) & ~uintptr_t(kPageSize - 1));
   std::memset(tc_, 0xcc, kTcWindowSize);
   std::memset(tc_, 0, kVmmDataSize);
+  tc_[vmm_data::kVirtualIf] = 1;  // no in-cache CLI pending
   next_free_ = kTcFragmentsBase;
 }
 

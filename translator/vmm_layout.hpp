@@ -20,9 +20,10 @@ constexpr uint64_t kTcFragmentsBase = kTcWindowBase + kVmmDataSize;
 // Offsets into the data area. One place for them: the emitter writes code that addresses
 // them, the engine reads and writes them between callouts.
 namespace vmm_data {
-// Virtual RFLAGS.IF of the guest kernel, one byte: 1 = interrupts enabled. The real IF stays
-// set while translated code runs so that the VMM keeps its own interrupts; in-cache CLI
-// clears this byte, the STI and POPF callouts set it.
+// In-cache CLI, one byte: translated CLI writes 0 here instead of clearing RFLAGS.IF; the
+// engine applies it to the virtual CPU at the next stop and sets the byte back to 1. Nothing
+// in the cache reads IF (PUSHF, POPF and STI are callouts), and the VMM injects interrupts
+// only at stops, so the virtual IF is exact wherever it is observed.
 constexpr uint64_t kVirtualIf = 0x0;
 }  // namespace vmm_data
 
