@@ -21,8 +21,8 @@ Result<EngineChoice> engine_choice(const std::string& label);
 std::vector<std::string> default_compare_engines();
 
 // One program of the scenario: "init PROG N ; ..." gives one workload per program, measured as
-// the difference between a run with N iterations and one with 0 (boot, fork and exec cancel
-// out). Any other guest is one workload: the whole run.
+// the difference between a run with 2N iterations and one with N, over N (boot, fork, exec and
+// the first iteration's warm-up cancel out). Any other guest is one workload: the whole run.
 struct Workload {
   std::string program;
   std::vector<std::string> args;  // args[0] is the iteration count when `per_iteration`
@@ -72,7 +72,7 @@ struct CompareResult {
   std::vector<std::string> notes;  // e.g. vtx-ept against vtx-2006
 };
 
-// How a comparison went wrong: exit codes of `hvsim compare` (docs/cli.md).
+// How a comparison went wrong: exit codes of `hvsim compare` (docs/cost-model.md).
 enum class CompareFailure { BadInput = 2, ExpectationFailed = 1, GuestCrashed = 3 };
 struct CompareError {
   CompareFailure kind;

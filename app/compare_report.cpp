@@ -34,13 +34,15 @@ std::string opt_number(const std::optional<double>& v, const char* format) {
 std::string compare_table(const CompareResult& r) {
   std::string out = fmt::format("hvsim compare: scenario {}, cost profile {} ({})\n", r.scenario, r.profile_name,
                                 r.profile_machine);
-  out += fmt::format("{:<10} {:<9} {:>10} {:>13} {:>9} {:>13} {:>9}  {}\n", "program", "engine", "iterations",
+  size_t width = 10;
+  for (const auto& row : r.rows) width = std::max(width, row.program.size());
+  out += fmt::format("{:<{}} {:<9} {:>10} {:>13} {:>9} {:>13} {:>9}  {}\n", "program", width, "engine", "iterations",
                      "cycles/iter", "x native", "paper (P4)", "paper x", "where the cycles go");
   std::string last;
   for (const auto& row : r.rows) {
     if (!last.empty() && row.program != last) out += "\n";
     last = row.program;
-    out += fmt::format("{:<10} {:<9} {:>10} {:>13.0f} {:>9} {:>13} {:>9}  {}\n", row.program, row.engine, row.iterations,
+    out += fmt::format("{:<{}} {:<9} {:>10} {:>13.0f} {:>9} {:>13} {:>9}  {}\n", row.program, width, row.engine, row.iterations,
                        row.cycles_per_iteration, row.ratio_to_native > 0 ? fmt::format("{:.2f}", row.ratio_to_native) : "-",
                        opt_number(row.paper_cycles, "{:.0f}"), opt_number(row.paper_ratio, "{:.2f}"), top_terms(row, 3));
   }
@@ -82,6 +84,7 @@ std::string compare_json(const CompareResult& r) {
                          {"cycles_per_iteration", row.cycles_per_iteration},
                          {"ratio_to_native", row.ratio_to_native > 0 ? json(row.ratio_to_native) : json(nullptr)},
                          {"paper_cycles", row.paper_cycles ? json(*row.paper_cycles) : json(nullptr)},
+                         {"paper_ratio", row.paper_ratio ? json(*row.paper_ratio) : json(nullptr)},
                          {"counts", counts},
                          {"terms", terms}});
   }
@@ -94,6 +97,7 @@ std::string compare_json(const CompareResult& r) {
                               {"unit", p.seconds ? "seconds for 40000 iterations" : "cycles per iteration"},
                               {"source", "Adams & Agesen, ASPLOS 2006, 3.8 GHz Pentium 4 672"}});
   }
+  j["notes"] = r.notes;
   j["verdicts"] = json::array();
   for (const auto& v : r.verdicts) {
     j["verdicts"].push_back({{"program", v.program}, {"paper", v.paper}, {"ours", v.ours.empty() ? json(nullptr) : json(v.ours)},

@@ -489,6 +489,11 @@ int main(int argc, char** argv) {
   std::string engine, dump_path, scenario_path;
   bool quiet = false;
   auto* run = app.add_subcommand("run", "run a scenario, a kernel or a flat guest");
+  run->footer("Examples:\n  hvsim run scenarios/selftest.toml\n  hvsim run scenarios/nanobench.toml --engine bt\n"
+              "  hvsim run scenarios/forkwait.toml --engine vtx --preset vtx-2006\n"
+              "  hvsim run --flat build/guest/flat/pf_codes.bin --paging shadow --log pf.jsonl\n"
+              "Exit status: a scenario 0 passed, 1 an expectation failed, 2 bad usage or input; a flat guest or\n"
+              "kernel its own exit status, or 120-124 when the run ended otherwise (docs/flat-guests.md).");
   auto* scenario = run->add_option("scenario", scenario_path, "scenario file (scenarios/*.toml, docs/scenarios.md)");
   auto* flat = run->add_option("--flat", opt.image_path, "flat 64-bit binary loaded at 0x100000 (docs/flat-guests.md)");
   auto* kernel = run->add_option("--kernel", opt.kernel_path, "64-bit ELF kernel (docs/boot-protocol.md)");
@@ -582,6 +587,8 @@ int main(int argc, char** argv) {
 
   std::string log_file;
   auto* verify = app.add_subcommand("verify-log", "check an event log's hash chain");
+  verify->footer("Example:\n  hvsim run scenarios/isolation.toml --log run.jsonl && hvsim verify-log run.jsonl\n"
+                 "Exit status: 0 the chain is intact, 1 it is broken or unreadable (the message says where), 2 bad usage.");
   verify->add_option("file", log_file)->required();
 
   try {
