@@ -150,12 +150,15 @@ Result<uint64_t> BtEngine::enter(Vm& vm, uint64_t guest_rip) {
 // A sensitive instruction the hardware model does not emulate runs once, unmodified, on the
 // virtual CPU: copied into the TC (a RIP-relative operand re-encoded) and followed by a HLT
 // that brings the vCPU back to the engine.
-Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn) {
+Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn, uint64_t resume_tc) {
   if (auto it = trampoline_for_.find(insn.address); it != trampoline_for_.end()) return it->second;
   const unsigned len = insn.length();
   uint8_t bytes[kMaxInsnLength + 1] = {};
   if (read_guest_code(vm, insn.address, {bytes, len}) != len) return make_error("guest code unreadable");
-  auto at = allocate(len + 1);
+  // When the callout did not end its unit (nothing but the instruction's own effect to wait
+  // for), the copy jumps straight back into its fragment: one stop per callout, not two.
+  const bool jump_back = resume_tc != 0;
+  auto at = allocate(len + (jump_back ? 5 : 1));
   if (!at) return at.error();
   if (has_rip_relative_operand(insn)) {
     const auto& disp = insn.info.raw.disp;
@@ -167,8 +170,16 @@ Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn) {
     const int32_t d = static_cast<int32_t>(moved);
     std::memcpy(bytes + disp.offset, &d, 4);
   }
-  bytes[len] = kCalloutOpcode;
-  std::memcpy(host(*at), bytes, len + 1);
+  std::memcpy(host(*at), bytes, len);
+  if (jump_back) {
+    const int64_t rel = static_cast<int64_t>(resume_tc - (*at + len + 5));
+    const int32_t rel32 = static_cast<int32_t>(rel);
+    host(*at + len)[0] = 0xe9;
+    std::memcpy(host(*at + len + 1), &rel32, 4);
+    uncounted_.insert(*at + len);  // the VMM's jump, not the guest's
+  } else {
+    host(*at + len)[0] = kCalloutOpcode;
+  }
   Trampoline t{*at, *at + len, insn.address, insn.next()};
   uncounted_.insert(t.return_tc);
   trampolines_.emplace(*at, t);
@@ -409,7 +420,7 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   if (auto kind = classify_trap(*insn); kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
     return NativeHardware::execute_instruction(vm, *kind, *insn, out);
   }
-  auto t = trampoline(vm, *insn);
+  auto t = trampoline(vm, *insn, c.resume_tc);
   if (!t) {
     out.end = RunEnd::HostError;
     out.detail = "bt: cannot run the instruction at " + std::to_string(c.guest_rip) + ": " + t.error().message;

@@ -89,14 +89,14 @@ class BtEngine : public Engine {
  private:
   struct Trampoline {
     uint64_t tc = 0;          // the copied instruction
-    uint64_t return_tc = 0;   // its HLT
+    uint64_t return_tc = 0;   // its HLT, or its jump back into the fragment
     uint64_t guest_rip = 0, next_guest_rip = 0;
   };
   explicit BtEngine(Vm& vm);
   // The TC address of guest_rip's translation, translating it first if needed.
   Result<uint64_t> enter(Vm& vm, uint64_t guest_rip);
   Result<uint64_t> translate(Vm& vm, uint64_t guest_rip);
-  Result<uint64_t> trampoline(Vm& vm, const Instruction& insn);
+  Result<uint64_t> trampoline(Vm& vm, const Instruction& insn, uint64_t resume_tc);
   uint8_t* host(uint64_t tc) { return tc_ + (tc - kTcWindowBase); }
   Result<uint64_t> allocate(size_t size);
   void flush(Vm& vm);
