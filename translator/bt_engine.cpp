@@ -17,6 +17,19 @@ constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kRflagsIf = 1ull << 9;
 constexpr uint8_t kVecUd = 6, kVecGp = 13, kVecPf = 14;
 
+// An exception raised by an emulation: the VM ends the run itself if it becomes a triple
+// fault (its loop checks), so the callout always lets the VM go on.
+bool raise(Vm& vm, uint8_t vector, uint32_t error_code = 0) {
+  vm.raise_exception(vector, error_code);
+  return true;
+}
+
+// A fault of a VMM access on the guest's behalf: only #PF writes CR2.
+bool raise_fault(Vm& vm, const GuestFault& fault) {
+  if (fault.vector == 14) vm.cpu().set_cr(2, fault.cr2);
+  return raise(vm, fault.vector, fault.error_code);
+}
+
 bool canonical(uint64_t va) {
   const uint64_t top = va >> 47;
   return top == 0 || top == 0x1ffff;
@@ -356,14 +369,13 @@ bool BtEngine::undecodable(Vm& vm, const Callout& c) {
   cpu.set_rip(c.guest_rip);
   uint8_t bytes[kMaxInsnLength];
   const size_t have = read_guest_code(vm, c.guest_rip, bytes);
-  if (have == kMaxInsnLength || decode_instruction(bytes, have, c.guest_rip)) return vm.raise_exception(kVecUd);
+  if (have == kMaxInsnLength || decode_instruction(bytes, have, c.guest_rip)) return raise(vm, kVecUd);
   // The instruction runs into memory the kernel cannot fetch from: the #PF the CPU raises.
   const uint64_t cr2 = c.guest_rip + have;
   uint8_t probe = 0;
   auto fault = vm.linear().fetch(cr2, &probe, 1, 0);
-  if (!canonical(cr2) || !fault) return vm.raise_exception(kVecGp, 0);
-  cpu.set_cr(2, fault->cr2);
-  return vm.raise_exception(fault->vector, fault->error_code);
+  if (!canonical(cr2) || !fault) return raise(vm, kVecGp, 0);
+  return raise_fault(vm, *fault);
 }
 
 bool BtEngine::indirect(Vm& vm, const Callout& c) {
@@ -372,12 +384,11 @@ bool BtEngine::indirect(Vm& vm, const Callout& c) {
   const size_t have = read_guest_code(vm, c.guest_rip, bytes);
   auto insn = decode_instruction(bytes, have, c.guest_rip);
   cpu.set_rip(c.guest_rip);
-  if (!insn) return vm.raise_exception(kVecUd);
+  if (!insn) return raise(vm, kVecUd);
   uint64_t target = 0, rsp = cpu.gpr(Gpr::Rsp);
   if (c.kind == CalloutKind::Return) {
     if (auto fault = vm.linear().read(rsp, &target, 8, 0)) {
-      cpu.set_cr(2, fault->cr2);
-      return vm.raise_exception(fault->vector, fault->error_code);
+      return raise_fault(vm, *fault);
     }
     const uint64_t extra = insn->operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? insn->operands[0].imm.value.u : 0;
     rsp += 8 + extra;
@@ -388,15 +399,13 @@ bool BtEngine::indirect(Vm& vm, const Callout& c) {
     } else {
       const uint64_t address = memory_operand_address(cpu, *insn, op);
       if (auto fault = vm.linear().read(address, &target, 8, 0)) {
-        cpu.set_cr(2, fault->cr2);
-        return vm.raise_exception(fault->vector, fault->error_code);
+        return raise_fault(vm, *fault);
       }
     }
     if (c.kind == CalloutKind::IndirectCall) {
       const uint64_t ret = insn->next();
       if (auto fault = vm.linear().write(rsp - 8, &ret, 8, 0)) {
-        cpu.set_cr(2, fault->cr2);
-        return vm.raise_exception(fault->vector, fault->error_code);
+        return raise_fault(vm, *fault);
       }
       rsp -= 8;
     }
