@@ -1,5 +1,7 @@
 #include "app/translate_report.hpp"
 
+#include "core/mem/page_walker.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,28 +25,11 @@ namespace {
 constexpr int kExitBadInput = 2;
 constexpr uint64_t kMaxFlatImage = 32ull << 20;  // as `hvsim run --flat`
 constexpr uint64_t kFlatEntry = 0x100000;        // docs/flat-guests.md
-constexpr uint64_t kPageSize = 4096;
 // The most guest bytes one unit spans: a fragment starting this far below `from` may cover it.
 constexpr uint64_t kMaxUnitBytes = bt::kMaxUnitInstructions * bt::kMaxInsnLength;
 
-bool canonical(uint64_t va) {
-  const uint64_t top = va >> 47;
-  return top == 0 || top == 0x1ffff;
-}
-
-// Guest code as the engine reads it: kernel-mode fetches through the guest's paging, a page at
-// a time, as many bytes as are readable.
-size_t read_code(Vm& vm, uint64_t va, std::span<uint8_t> out) {
-  size_t done = 0;
-  while (done < out.size()) {
-    const uint64_t at = va + done;
-    if (!canonical(at) || at < va) break;
-    const size_t in_page = std::min<size_t>(out.size() - done, kPageSize - (at & (kPageSize - 1)));
-    if (vm.linear().fetch(at, out.data() + done, in_page, 0)) break;
-    done += in_page;
-  }
-  return done;
-}
+bool canonical(uint64_t va) { return is_canonical(va); }
+size_t read_code(Vm& vm, uint64_t va, std::span<uint8_t> out) { return bt::read_guest_code(vm, va, out); }
 
 bt::TranslationUnit rebuild_unit(Vm& vm, uint64_t guest_rip) {
   return bt::build_unit([&vm](uint64_t va, std::span<uint8_t> out) { return read_code(vm, va, out); }, guest_rip);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/cpu/fault_address.hpp"
+#include "core/mem/page_walker.hpp"
 #include "core/mem/shadow_paging.hpp"
 #include "core/vm/native_hardware.hpp"
 #include "core/vm/vm.hpp"
@@ -30,13 +31,9 @@ bool raise_fault(Vm& vm, const GuestFault& fault) {
   return raise(vm, fault.vector, fault.error_code);
 }
 
-bool canonical(uint64_t va) {
-  const uint64_t top = va >> 47;
-  return top == 0 || top == 0x1ffff;
-}
+bool canonical(uint64_t va) { return is_canonical(va); }
+}  // namespace
 
-// Guest bytes for the translator: kernel-mode reads through the guest's paging, as many as
-// are readable (a page at a time, so the end of mapped memory yields a short answer).
 size_t read_guest_code(Vm& vm, uint64_t va, std::span<uint8_t> out) {
   size_t done = 0;
   while (done < out.size()) {
@@ -48,7 +45,6 @@ size_t read_guest_code(Vm& vm, uint64_t va, std::span<uint8_t> out) {
   }
   return done;
 }
-}  // namespace
 
 BtEngine::BtEngine(Vm&) {
   tc_storage_.assign(kTcWindowSize + kPageSize, 0);

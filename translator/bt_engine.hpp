@@ -37,6 +37,10 @@ namespace hvsim {
 class Vm;
 namespace bt {
 
+// Guest code as the translator reads it: kernel-mode instruction fetches through the guest's
+// paging, a page at a time, as many bytes as are readable (short at the end of mapped memory).
+size_t read_guest_code(Vm& vm, uint64_t va, std::span<uint8_t> out);
+
 // Where the translation cache lives in the CPU's physical address space (not guest RAM: the
 // VMM's own memory, just below the open-bus pages).
 constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
