@@ -366,7 +366,10 @@ struct GuiArgs {
 CLI::App* add_gui_command(CLI::App& app, GuiArgs& a) {
   auto* gui = app.add_subcommand("gui", "the visualizer: watch a guest's traps, address translations and memory");
   gui->footer("Examples:\n  hvsim gui scenarios/isolation.toml\n"
-              "  hvsim gui scenarios/boot.toml --paging ept --view walk --screenshot walk.png --frames 3");
+              "  hvsim gui scenarios/nanobench.toml --engine bt --view code\n"
+              "  hvsim gui scenarios/boot.toml --paging ept --view walk --screenshot walk.png --frames 3\n"
+              "  hvsim compare scenarios/nanobench.toml --json nb.json && hvsim gui scenarios/nanobench.toml "
+              "--compare nb.json --view overhead");
   hvsim::gui::GuiOptions& o = a.options;
   auto* s = gui->add_option("scenario", o.scenario_path, "scenario file (docs/scenarios.md)");
   auto* flat = gui->add_option("--flat", o.machine.image_path, "flat 64-bit binary (docs/flat-guests.md)");
@@ -378,6 +381,9 @@ CLI::App* add_gui_command(CLI::App& app, GuiArgs& a) {
   gui->add_option("--paging", a.paging, "native, ept or shadow (default: the scenario's, else native)")
       ->check(CLI::IsMember({"native", "ept", "shadow"}));
   gui->add_option("--ept-pages", a.ept_pages, "largest EPT page: 4k, 2m or 1g")->check(CLI::IsMember({"4k", "2m", "1g"}));
+  gui->add_option("--engine", o.engine, "native, bt, vtx-2006 or vtx-ept (default: the scenario's, else native)")
+      ->check(CLI::IsMember(hvsim::default_compare_engines()));
+  gui->add_option("--compare", o.compare_path, "a `hvsim compare --json` file for the overhead view");
   std::vector<std::string> views;
   for (auto v : hvsim::gui::kAllViews) views.emplace_back(hvsim::gui::view_name(v));
   gui->add_option("--view", a.view, "the view shown first (and in the screenshot)")->check(CLI::IsMember(views));

@@ -60,6 +60,24 @@ const std::vector<Concept>& all_concepts() {
       {"slice", "Slice",
        "The simulation runs each guest for a slice of its own virtual time, then publishes a picture; "
        "several guests take turns slice by slice."},
+      {"engines", "Engines",
+       "native is the guest alone on the machine; bt runs guest kernel code from a translation cache in "
+       "which sensitive instructions were rewritten (VMware, 1999-2006). vtx-2006 and vtx-ept are hardware "
+       "assist, where the CPU exits to the hypervisor (first-generation VT-x, then with EPT)."},
+      {"vm_exit", "VM exit",
+       "Under VT-x the CPU leaves the guest and enters the hypervisor on the events its VMCS asks for "
+       "(CPUID, I/O, CR writes, page faults...); the exit reason says which. Each costs about a thousand cycles."},
+      {"callout", "Callout",
+       "Under binary translation, translated code calls into the hypervisor where the guest's instruction "
+       "cannot simply be copied: a sensitive instruction to emulate, a branch target not translated yet, an "
+       "indirect branch to look up."},
+      {"rewrite", "Rewrite",
+       "What the translator made of one guest instruction: copied unchanged (IDENT), re-encoded for its new "
+       "address, emulated in the cache, or a callout. POPF needs one: at CPL 0 it changes IF silently, at "
+       "CPL 3 it ignores it silently, so a deprivileged kernel cannot run it as is."},
+      {"overhead", "Overhead",
+       "Each run's events priced in cycles by a cost profile (Pentium 4 in 2006 by default): what a "
+       "technique costs per operation against native, beside Adams & Agesen's measurements."},
       {"step", "Step",
        "Runs the guest to its next stop: at least one instruction, up to the end of its basic block or "
        "the next trap point."},
@@ -79,6 +97,8 @@ const Concept* concept_for_event(std::string_view kind) {
     return find_concept(kind);
   }
   if (kind == "triple_fault" || kind == "exception_storm") return find_concept("exception");
+  if (kind.starts_with("exit ")) return find_concept("vm_exit");
+  if (kind.starts_with("callout ")) return find_concept("callout");
   return nullptr;
 }
 

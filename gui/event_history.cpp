@@ -21,6 +21,19 @@ uint64_t address_detail(const LogRecord& r, const char* key) {
 
 }  // namespace
 
+std::string lane_of(const LogRecord& record) {
+  auto detail = [&](const char* key) {
+    auto it = record.details.find(key);
+    return it == record.details.end() ? std::string() : unquoted(it->second);
+  };
+  if (record.kind == "vm_exit") {
+    if (std::string name = detail("name"); !name.empty()) return "exit " + name;
+  } else if (record.kind == "callout") {
+    if (std::string kind = detail("kind"); !kind.empty()) return "callout " + kind;
+  }
+  return record.kind;
+}
+
 std::string details_text(const LogRecord& record) {
   std::string out;
   for (const auto& [key, value] : record.details) {
@@ -63,7 +76,7 @@ void EventHistory::add(const LogRecord& record) {
   e.time_ns = record.time_ns;
   e.rip = record.rip;
   e.guest = intern(guests_, record.guest);
-  e.kind = intern(kinds_, record.kind);
+  e.kind = intern(kinds_, lane_of(record));
   e.gpa = address_detail(record, "gpa");
   e.va = address_detail(record, "va");
   e.details = details_text(record);

@@ -18,7 +18,7 @@ struct EventItem {
   uint64_t time_ns = 0;   // the guest's virtual time
   uint64_t rip = 0;
   uint16_t guest = 0;     // index into EventWindow::guests
-  uint16_t kind = 0;      // index into EventWindow::kinds
+  uint16_t kind = 0;      // index into EventWindow::kinds: the record's lane (lane_of)
   uint64_t gpa = kNoAddress;  // from the details, when the record has one (isolation)
   uint64_t va = kNoAddress;
   std::string details;    // "key=value key=value", JSON quotes removed
@@ -60,6 +60,10 @@ class EventHistory {
   uint64_t total_ = 0;
 };
 
+// The timeline lane (and the kind the views show) of a record: its kind, except that VM exits
+// get one lane per exit reason ("exit CR access") and bt callouts one per callout kind
+// ("callout Return").
+std::string lane_of(const LogRecord& record);
 // "key=value ..." from a record's details, strings unquoted.
 std::string details_text(const LogRecord& record);
 

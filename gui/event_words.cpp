@@ -61,6 +61,32 @@ std::string event_in_words(const std::string& kind, const std::string& details) 
     if (!get(d, "in").empty()) s += " during its own page walk";
     return s + ": nothing backs it, so it read all ones and no other guest's memory was reachable.";
   }
+  if (kind.starts_with("exit ")) {
+    std::string s = "VM exit, basic reason " + get(d, "reason") + " (" + kind.substr(5) +
+                    "): the CPU left the guest for the hypervisor because its VMCS asked for this event";
+    if (!get(d, "qualification").empty() && get(d, "qualification") != "0x0") {
+      s += "; exit qualification " + get(d, "qualification");
+    }
+    if (!get(d, "instruction_length").empty()) s += "; the instruction is " + get(d, "instruction_length") + " bytes";
+    if (!get(d, "interruption_info").empty()) s += "; interruption information " + get(d, "interruption_info");
+    return s + ". The hypervisor handles it, then VM entry resumes the guest.";
+  }
+  if (kind.starts_with("callout ")) {
+    const std::string k = kind.substr(8);
+    std::string s = "Callout from the translation cache (TC " + get(d, "tc") + ") to the VMM: ";
+    if (k == "Sensitive") {
+      s += "the guest's " + get(d, "instruction") + " is sensitive, so the VMM emulates it on the virtual CPU";
+    } else if (k == "ExitToGuest") {
+      s += "a direct branch to guest code not translated yet; the VMM translates it and chains the stub, so "
+           "the next time the branch stays in the cache";
+    } else if (k == "Return" || k == "IndirectJump" || k == "IndirectCall") {
+      s += "an indirect branch; its guest target is only known now, so the VMM looks up (or makes) its "
+           "translation";
+    } else {
+      s += k;
+    }
+    return s + ".";
+  }
   if (kind == "triple_fault") return "A fault while delivering a double fault: a real machine resets here.";
   if (kind == "exception_storm") return "Exceptions in a row without any instruction retiring: the run was ended.";
   if (kind == "halt_forever") return "HLT with interrupts disabled and no timer: the guest can never wake up.";

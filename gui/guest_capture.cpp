@@ -1,5 +1,7 @@
 #include "gui/guest_capture.hpp"
 
+#include "app/event_counts.hpp"
+#include "gui/translation_capture.hpp"
 #include "gui/walk_capture.hpp"
 
 namespace hvsim::gui {
@@ -33,6 +35,12 @@ GuestSnapshot capture_guest(Vm& vm, const MachineMemory& machine, const CaptureR
   g.ram_machine_address = vm.ram().machine_address();
   g.code = code_around(vm.ram(), vm.mmu().control(), g.regs.rip, request.code_before, request.code_after,
                        cpu.trap_policy());
+  g.translation = capture_translation(vm);
+  for (const auto& [name, value] : collect_event_counts(vm)) {
+    if (name.starts_with("bt.") || name.starts_with("exit.") || name == "vm_exits" || name == "injections") {
+      g.engine_counts.emplace_back(name, static_cast<uint64_t>(value));
+    }
+  }
   WalkQuery q = request.walk.value_or(WalkQuery{g.regs.rip, Access::Fetch, g.regs.cpl});
   g.walk = capture_walk(vm, machine, q);
   return g;

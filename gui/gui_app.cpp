@@ -9,6 +9,7 @@
 #include "gui/gl_window.hpp"
 #include "gui/launch.hpp"
 #include "gui/offscreen_target.hpp"
+#include "gui/overhead_source.hpp"
 #include "gui/screenshot.hpp"
 #include "gui/sim_thread.hpp"
 #include "gui/theme.hpp"
@@ -61,9 +62,13 @@ int run_gui(const GuiOptions& options, const std::string& build_dir) {
   auto plan = plan_launch(options, build_dir);
   if (!plan) return fail(plan.error().message);
   const bool headless = !options.screenshot_path.empty();
+  OverheadSource overhead(plan->scenario_path, build_dir);
+  if (!options.compare_path.empty()) {
+    if (auto loaded = overhead.load(options.compare_path); !loaded) return fail("--compare " + loaded.error().message);
+  }
 
   SimStart start;
-  start.paging = plan->paging;
+  start.setup = plan->setup;
   start.paused = options.start_paused;
   start.pause_at_ns = options.pause_at_ns ? options.pause_at_ns : headless ? kScreenshotDefaultPauseNs : 0;
   if (options.walk_va) start.walk = WalkQuery{*options.walk_va, Access::Read, 0};
@@ -87,7 +92,7 @@ int run_gui(const GuiOptions& options, const std::string& build_dir) {
   ui.view = options.view;
   ui.theme = options.theme;
   ui.scale = options.scale;
-  ui.reset_paging = first->paging;
+  ui.reset_setup = first->setup;
   setup_looks(ui, **window, true);
 
   std::shared_ptr<const Snapshot> snap = first;
@@ -108,7 +113,7 @@ int run_gui(const GuiOptions& options, const std::string& build_dir) {
     }
     io.FontGlobalScale = ui.zoom;
     ImGui::NewFrame();
-    ViewContext ctx{*snap, ui, &sim};
+    ViewContext ctx{*snap, ui, &sim, &overhead};
     draw_frame(ctx, io.DisplaySize.x, io.DisplaySize.y);
     ImGui::Render();
     const ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];

@@ -15,6 +15,8 @@ struct GuiOptions {
   std::string scenario_path;          // a scenario, or a guest given by `machine`
   MachineOptions machine;             // --flat / --kernel / --initrd / --cmdline / --ept-pages
   std::optional<PagingMode> paging;   // overrides the scenario's
+  std::string engine;                 // native, bt, vtx-2006, vtx-ept; empty: the scenario's, else native
+  std::string compare_path;           // a `hvsim compare --json` file for the overhead view
   ViewId view = ViewId::Timeline;
   std::string screenshot_path;        // non-empty: render headless, write a PNG, exit
   int frames = 3;

@@ -1,5 +1,7 @@
 #include "gui/sim_session.hpp"
 
+#include "app/compare.hpp"
+
 namespace hvsim::gui {
 
 std::string describe_end(const RunOutcome& out) {
@@ -14,9 +16,12 @@ SimSession::~SimSession() {
   guests_.clear();
 }
 
-Result<std::unique_ptr<SimSession>> SimSession::create(const LaunchPlan& plan, PagingMode paging) {
+Result<std::unique_ptr<SimSession>> SimSession::create(const LaunchPlan& plan, const EngineSetup& setup) {
+  if (std::string problem = engine_setup_problem(setup); !problem.empty()) return make_error(problem);
+  auto choice = engine_choice(setup.engine);
+  if (!choice) return choice.error();
   std::unique_ptr<SimSession> s(new SimSession());
-  s->paging_ = paging;
+  s->setup_ = setup;
   uint64_t pool_bytes = 0;
   for (const GuestLaunch& g : plan.guests) pool_bytes += machine_bytes_for(g.options.ram_bytes);
   s->pool_ = std::make_unique<MachineMemory>(pool_bytes);
@@ -25,7 +30,10 @@ Result<std::unique_ptr<SimSession>> SimSession::create(const LaunchPlan& plan, P
   s->log_->set_observer([history](const LogRecord& r) { history->add(r); });
   for (const GuestLaunch& g : plan.guests) {
     MachineOptions o = g.options;
-    o.paging = paging;
+    o.engine = choice->engine;
+    o.preset = choice->preset;
+    o.paging_given = setup.paging.has_value();
+    if (setup.paging) o.paging = *setup.paging;
     auto m = build_guest(*s->pool_, *s->log_, o, g.image, g.initrd);
     if (!m) return make_error("guest " + o.name + ": " + m.error().message);
     s->guests_.push_back(GuestRun{std::move(*m), {}, 0, false, {}});
@@ -39,6 +47,7 @@ Result<std::unique_ptr<SimSession>> SimSession::create(const LaunchPlan& plan, P
       if (r->console.size() > 2 * kConsoleKeep) r->console.erase(0, r->console.size() - kConsoleKeep);
     });
   }
+  if (!s->guests_.empty()) s->paging_ = s->guests_.front().machine->vm->config().paging;
   s->map_ = std::make_shared<const MachineMap>(map_machine(*s->pool_));
   return s;
 }

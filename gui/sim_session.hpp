@@ -26,7 +26,7 @@ struct GuestRun {
 class SimSession {
  public:
   static constexpr size_t kConsoleKeep = 16 * 1024;
-  static Result<std::unique_ptr<SimSession>> create(const LaunchPlan& plan, PagingMode paging);
+  static Result<std::unique_ptr<SimSession>> create(const LaunchPlan& plan, const EngineSetup& setup);
   SimSession(const SimSession&) = delete;
   SimSession& operator=(const SimSession&) = delete;
   ~SimSession();
@@ -45,7 +45,9 @@ class SimSession {
   const EventLog& log() const { return *log_; }
   const EventHistory& history() const { return history_; }
   std::shared_ptr<const MachineMap> machine_map() const { return map_; }
+  // The paging the guests got (the engine's default when the setup gave none).
   PagingMode paging() const { return paging_; }
+  const EngineSetup& setup() const { return setup_; }
 
  private:
   SimSession() = default;
@@ -55,6 +57,7 @@ class SimSession {
   std::vector<GuestRun> guests_;
   std::shared_ptr<const MachineMap> map_;
   PagingMode paging_ = PagingMode::Native;
+  EngineSetup setup_;
   uint64_t slices_ = 0;
 };
 

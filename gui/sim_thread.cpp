@@ -19,8 +19,8 @@ SimThread::SimThread(LaunchPlan plan, const SimStart& start)
       speed_(start.speed),
       pause_at_ns_(start.pause_at_ns),
       walks_(plan_.guests.size(), start.walk),
-      thread_([this, paging = start.paging] {
-        rebuild(paging, mode_);
+      thread_([this, setup = start.setup] {
+        rebuild(setup, mode_);
         loop();
       }) {}
 
@@ -62,9 +62,9 @@ void SimThread::step() {
   requests_.step = true;
   wake_.notify_all();
 }
-void SimThread::reset(PagingMode paging) {
+void SimThread::reset(const EngineSetup& setup) {
   std::lock_guard lock(mutex_);
-  requests_.reset = paging;
+  requests_.reset = setup;
   wake_.notify_all();
 }
 void SimThread::set_speed(double virtual_per_wall) {
@@ -78,9 +78,9 @@ void SimThread::select_walk(size_t guest, std::optional<WalkQuery> query) {
   wake_.notify_all();
 }
 
-void SimThread::rebuild(PagingMode paging, SimMode then) {
+void SimThread::rebuild(const EngineSetup& setup, SimMode then) {
   session_.reset();  // the old host's frames go back before the new one takes its own
-  auto s = SimSession::create(plan_, paging);
+  auto s = SimSession::create(plan_, setup);
   if (s) {
     session_ = std::move(*s);
     build_error_.clear();
@@ -189,6 +189,7 @@ void SimThread::publish() {
   snap->error = build_error_;
   if (session_) {
     snap->paging = session_->paging();
+    snap->setup = session_->setup();
     snap->slices = session_->slices();
     snap->events = session_->history().window();
     snap->counts_by_kind = session_->log().counts_by_kind();

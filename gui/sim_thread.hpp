@@ -20,7 +20,7 @@
 namespace hvsim::gui {
 
 struct SimStart {
-  PagingMode paging = PagingMode::Native;
+  EngineSetup setup;
   bool paused = false;
   uint64_t pause_at_ns = 0;  // pause once a guest's virtual time reaches it (0: never)
   double speed = 0;          // virtual ns per wall-clock ns; 0: as fast as possible
@@ -43,7 +43,7 @@ class SimThread {
   void run();
   void pause();
   void step();                 // one slice of a one-nanosecond budget: the next block boundary
-  void reset(PagingMode paging);
+  void reset(const EngineSetup& setup);  // rebuilds the host with this engine and paging
   void set_speed(double virtual_per_wall);
   // The address the translation view shows for guest `guest` (nullopt: the instruction at RIP).
   void select_walk(size_t guest, std::optional<WalkQuery> query);
@@ -51,13 +51,13 @@ class SimThread {
  private:
   struct Requests {
     bool run = false, pause = false, step = false;
-    std::optional<PagingMode> reset;
+    std::optional<EngineSetup> reset;
     std::optional<double> speed;
     std::vector<std::pair<size_t, std::optional<WalkQuery>>> walks;
     bool any() const { return run || pause || step || reset || speed || !walks.empty(); }
   };
   void loop();
-  void rebuild(PagingMode paging, SimMode then);
+  void rebuild(const EngineSetup& setup, SimMode then);
   void apply(Requests& r, bool& publish_now);
   void run_one_slice();
   void publish();

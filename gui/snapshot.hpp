@@ -14,7 +14,9 @@
 #include "core/vm/vm.hpp"
 #include "gui/code_window.hpp"
 #include "gui/event_history.hpp"
+#include "gui/launch.hpp"
 #include "gui/memory_map.hpp"
+#include "gui/translation_capture.hpp"
 #include "gui/walk_layout.hpp"
 
 namespace hvsim::gui {
@@ -65,6 +67,9 @@ struct GuestSnapshot {
   CpuCounters cpu;
   MemCounters mem;
   std::vector<DisasmLine> code;
+  TranslationView translation;   // under bt: the fragment running the code at RIP
+  // What the engine counted, named as `hvsim compare` names them (vm_exits, exit.*, bt.*).
+  std::vector<std::pair<std::string, uint64_t>> engine_counts;
   WalkLayout walk;
   std::string console;           // the last part of what the guest printed
   uint64_t console_bytes = 0;    // everything it printed
@@ -80,7 +85,8 @@ struct Snapshot {
   uint64_t generation = 0;       // increases with every reset
   SimMode mode = SimMode::Paused;
   std::string title;
-  PagingMode paging = PagingMode::Native;
+  PagingMode paging = PagingMode::Native;  // what the guests got
+  EngineSetup setup;                       // what the host was built with
   double speed = 0;              // virtual ns per wall-clock ns; 0: as fast as possible
   uint64_t slices = 0;           // slices run since the reset
   std::vector<GuestSnapshot> guests;

@@ -68,9 +68,13 @@ void apply_theme(Theme theme, float scale) {
 }
 
 ImU32 kind_color(const std::string& kind) {
+  // Lanes of one family ("exit ...", "callout ...") share a rank but not a color.
+  const bool family = kind.find(' ') != std::string::npos;
   const int rank = lane_rank(kind);
-  if (rank < static_cast<int>(kPalette.size()) - 2) return kPalette[static_cast<size_t>(rank)];
-  return kPalette[std::hash<std::string>{}(kind) % kPalette.size()];
+  if (!family && rank < static_cast<int>(kPalette.size()) - 2) return kPalette[static_cast<size_t>(rank)];
+  uint32_t h = 2166136261u;  // FNV-1a: the same color in every run and build
+  for (char c : kind) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return kPalette[h % kPalette.size()];
 }
 
 ImU32 owner_color(const std::string& owner, Theme theme) {

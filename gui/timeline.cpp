@@ -7,11 +7,14 @@
 namespace hvsim::gui {
 
 int lane_rank(const std::string& kind) {
-  static constexpr std::array<std::string_view, 8> kOrder = {
-      "exception", "interrupt", "software_interrupt", "isolation",
+  // The guest's own events, then what the hypervisor did about them (exits, callouts), then
+  // the ends of runs.
+  static constexpr std::array<std::string_view, 10> kOrder = {
+      "exception", "interrupt", "software_interrupt", "isolation", "exit ", "callout ",
       "halt_forever", "exception_storm", "triple_fault", "log_end"};
   for (size_t i = 0; i < kOrder.size(); ++i) {
-    if (kind == kOrder[i]) return static_cast<int>(i);
+    const bool prefix = kOrder[i].back() == ' ';
+    if (prefix ? kind.starts_with(kOrder[i]) : kind == kOrder[i]) return static_cast<int>(i);
   }
   return static_cast<int>(kOrder.size());
 }

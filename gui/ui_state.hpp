@@ -7,6 +7,7 @@
 
 #include "core/mem/paging_mode.hpp"
 #include "gui/gui_options.hpp"
+#include "gui/launch.hpp"
 #include "gui/theme.hpp"
 #include "gui/view_id.hpp"
 
@@ -23,13 +24,14 @@ struct UiState {
   float zoom = 1.0f;                 // live text zoom on top of it (io.FontGlobalScale)
   Fonts fonts;
   int speed_index = 0;               // into kSpeeds (sim_controls)
-  PagingMode reset_paging = PagingMode::Native;
+  EngineSetup reset_setup;           // the engine and paging Reset builds
   uint64_t timeline_span_ns = 2'000'000;
   std::optional<uint64_t> selected_event;  // sequence number
   char log_filter[128] = "";
   char walk_address[32] = "";
   int walk_access = 0;               // 0 read, 1 write, 2 fetch
   bool theme_changed = false;
+  int overhead_profile = 0;          // into the overhead view's profiles
 };
 
 // Everything a view draws from: the latest snapshot, the UI state, the simulation to command.
@@ -38,6 +40,7 @@ struct ViewContext {
   const Snapshot& snap;
   UiState& ui;
   SimThread* sim;  // null in tests
+  class OverheadSource* overhead = nullptr;  // the overhead view's numbers (null: none)
 };
 
 }  // namespace hvsim::gui

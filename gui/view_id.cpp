@@ -10,6 +10,7 @@ const char* view_name(ViewId v) {
     case ViewId::Memory: return "memory";
     case ViewId::Log: return "log";
     case ViewId::Registers: return "registers";
+    case ViewId::Overhead: return "overhead";
   }
   return "?";
 }
@@ -22,6 +23,7 @@ const char* view_title(ViewId v) {
     case ViewId::Memory: return "Machine memory";
     case ViewId::Log: return "Event log & console";
     case ViewId::Registers: return "Registers";
+    case ViewId::Overhead: return "Overhead";
   }
   return "?";
 }

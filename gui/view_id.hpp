@@ -7,10 +7,11 @@
 
 namespace hvsim::gui {
 
-enum class ViewId : uint8_t { Timeline, Code, Walk, Memory, Log, Registers };
+enum class ViewId : uint8_t { Timeline, Code, Walk, Memory, Log, Registers, Overhead };
 
-inline constexpr std::array<ViewId, 6> kAllViews = {ViewId::Timeline, ViewId::Code,   ViewId::Walk,
-                                                    ViewId::Memory,   ViewId::Log,    ViewId::Registers};
+inline constexpr std::array<ViewId, 7> kAllViews = {ViewId::Timeline, ViewId::Code,      ViewId::Walk,
+                                                    ViewId::Memory,   ViewId::Log,       ViewId::Registers,
+                                                    ViewId::Overhead};
 
 const char* view_name(ViewId v);   // "timeline", "code", ...
 const char* view_title(ViewId v);  // "Trap timeline", ... (tab labels)

@@ -93,6 +93,19 @@ const Fragment* BtEngine::fragment_for(uint64_t guest_rip) const {
   return it == by_guest_rip_.end() ? nullptr : fragment_at(it->second);
 }
 
+const Fragment* BtEngine::fragment_containing(uint64_t guest_rip) const {
+  // A unit spans at most kMaxUnitInstructions x kMaxInsnLength guest bytes.
+  constexpr uint64_t kMaxUnitBytes = kMaxUnitInstructions * kMaxInsnLength;
+  for (uint64_t back = 0; back <= kMaxUnitBytes && back <= guest_rip; ++back) {
+    const Fragment* f = fragment_for(guest_rip - back);
+    if (!f) continue;
+    for (const InsnTranslation& t : f->insns) {
+      if (t.guest_rip == guest_rip) return f;
+    }
+  }
+  return nullptr;
+}
+
 std::span<const uint8_t> BtEngine::tc_bytes(uint64_t tc, size_t size) const {
   if (tc < kTcWindowBase || size > kTcWindowSize - (tc - kTcWindowBase)) return {};
   return {tc_ + (tc - kTcWindowBase), size};
@@ -441,6 +454,10 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
   if (c.resume_tc) resume_hint_ = Resume{c.next_guest_rip, c.resume_tc};
   ++counters_.callouts;
   ++counters_.callouts_by_kind[static_cast<size_t>(c.kind)];
+  vm.log_at("callout", c.guest_rip, [&](LogRecord& r) {
+    r.str("kind", callout_kind_name(c.kind)).hex("tc", c.tc_address);
+    if (c.kind == CalloutKind::Sensitive) r.str("instruction", sensitive_text(c.sensitive));
+  });
   UnicornCpu& cpu = vm.cpu();
   switch (c.kind) {
     case CalloutKind::ExitToGuest: {

@@ -141,11 +141,11 @@ void Vm::console_output(char c) {
   if (console_) console_(c);
 }
 
-void Vm::append_log(const char* kind, LogRecord r) {
+void Vm::append_log(const char* kind, LogRecord r, std::optional<uint64_t> rip) {
   r.time_ns = now_ns();
   r.guest = config_.name;
   r.vcpu = 0;
-  r.rip = cpu_->rip();
+  r.rip = rip.value_or(cpu_->rip());
   r.kind = kind;
   log_.append(r);
 }

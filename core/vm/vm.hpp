@@ -124,6 +124,18 @@ class Vm : public Platform {
   void log(const char* kind) {
     log(kind, [](LogRecord&) {});
   }
+  // The same, for a record about guest instruction `rip` while the CPU is elsewhere (a bt
+  // callout stops in the translation cache; the log names the guest's instruction).
+  template <typename Fill>
+  void log_at(const char* kind, uint64_t rip, Fill&& fill) {
+    if (!log_.recording()) {
+      log_.count(kind);
+      return;
+    }
+    LogRecord r;
+    fill(r);
+    append_log(kind, std::move(r), rip);
+  }
   // Raises an exception at the current instruction; false if that ended in a triple fault.
   bool raise_exception(uint8_t vector, uint32_t error_code = 0);
   bool deliver(const Event& ev);
@@ -139,7 +151,7 @@ class Vm : public Platform {
 
  private:
   Vm(const VmConfig& config, EventLog& log);
-  void append_log(const char* kind, LogRecord r);
+  void append_log(const char* kind, LogRecord r, std::optional<uint64_t> rip = std::nullopt);
   bool handle_stop(const StopReason& stop, RunOutcome& out);
   bool handle_trap(const StopReason& stop, RunOutcome& out);
   void try_inject_interrupt();

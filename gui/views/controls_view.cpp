@@ -1,4 +1,4 @@
-// The toolbar: run, pause, step, reset (with the paging to reset into), speed, which guest the
+// The toolbar: run, pause, step, reset (with the engine and paging to reset into), speed, which guest the
 // views show, theme and text size, and where the simulation is.
 #include <array>
 
@@ -20,28 +20,42 @@ constexpr std::array<Speed, 6> kSpeeds = {{{"full speed", 0.0},
                                            {"100 us per second", 1e-4},
                                            {"10 us per second", 1e-5}}};
 
+const char* paging_label(const std::optional<PagingMode>& paging) {
+  return paging ? paging_mode_name(*paging) : "engine's";
+}
+
 void paging_combo(UiState& ui) {
-  const PagingMode modes[] = {PagingMode::Native, PagingMode::Ept, PagingMode::Shadow};
+  const std::optional<PagingMode> modes[] = {std::nullopt, PagingMode::Native, PagingMode::Ept, PagingMode::Shadow};
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6.5f);
-  if (ImGui::BeginCombo("paging", paging_mode_name(ui.reset_paging))) {
-    for (PagingMode m : modes) {
-      if (ImGui::Selectable(paging_mode_name(m), m == ui.reset_paging)) ui.reset_paging = m;
+  if (ImGui::BeginCombo("paging", paging_label(ui.reset_setup.paging))) {
+    for (const auto& m : modes) {
+      EngineSetup candidate{ui.reset_setup.engine, m};
+      const bool possible = engine_setup_problem(candidate).empty();
+      ImGui::BeginDisabled(!possible);
+      if (ImGui::Selectable(paging_label(m), m == ui.reset_setup.paging)) ui.reset_setup.paging = m;
+      ImGui::EndDisabled();
     }
     ImGui::EndCombo();
   }
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("How guest memory reaches machine memory; takes effect at Reset.");
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("How guest memory reaches machine memory; takes effect at Reset. \"engine's\": the engine's "
+                      "own choice (shadow for bt, the vtx preset's).");
+  }
 }
 
-void engine_combo() {
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6.0f);
-  if (ImGui::BeginCombo("engine", "native")) {
-    ImGui::Selectable("native", true);
-    ImGui::BeginDisabled();
-    ImGui::Selectable("vtx (not built yet)", false);
-    ImGui::Selectable("bt (not built yet)", false);
-    ImGui::EndDisabled();
+void engine_combo(UiState& ui) {
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 6.5f);
+  if (ImGui::BeginCombo("engine", ui.reset_setup.engine.c_str())) {
+    for (const std::string& label : engine_labels()) {
+      if (ImGui::Selectable(label.c_str(), label == ui.reset_setup.engine)) {
+        ui.reset_setup.engine = label;
+        // vtx cannot run without memory virtualization: fall back to the engine's choice.
+        if (!engine_setup_problem(ui.reset_setup).empty()) ui.reset_setup.paging.reset();
+      }
+    }
     ImGui::EndCombo();
   }
+  concept_tooltip("engines");
 }
 
 }  // namespace
@@ -64,11 +78,12 @@ void draw_controls(ViewContext& ctx) {
   concept_tooltip("step");
   ImGui::EndDisabled();
   ImGui::SameLine();
-  if (ImGui::Button("Reset") && sim) sim->reset(ui.reset_paging);
+  if (ImGui::Button("Reset") && sim) sim->reset(ui.reset_setup);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Rebuild the host with the engine and paging beside, paused at the start.");
+  ImGui::SameLine();
+  engine_combo(ui);
   ImGui::SameLine();
   paging_combo(ui);
-  ImGui::SameLine();
-  engine_combo();
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 9.5f);
   if (ImGui::BeginCombo("speed", kSpeeds[static_cast<size_t>(ui.speed_index)].label)) {
@@ -108,8 +123,8 @@ void draw_controls(ViewContext& ctx) {
   }
   if (ui.guest >= s.guests.size()) return;
   const GuestSnapshot& g = s.guests[ui.guest];
-  ImGui::Text("%s  |  %s  |  paging %s  |  %s: %s instructions, %s virtual", s.title.c_str(), sim_mode_name(s.mode),
-              paging_mode_name(s.paging), g.name.c_str(), with_separators(g.instructions).c_str(),
+  ImGui::Text("%s  |  %s  |  engine %s, paging %s  |  %s: %s instructions, %s virtual", s.title.c_str(),
+              sim_mode_name(s.mode), s.setup.engine.c_str(), paging_mode_name(s.paging), g.name.c_str(), with_separators(g.instructions).c_str(),
               duration_text(g.now_ns).c_str());
   concept_tooltip("virtual_time");
   if (g.ended) {

@@ -10,6 +10,7 @@ void draw_view(ViewId view, ViewContext& ctx) {
     case ViewId::Memory: draw_memory_view(ctx); break;
     case ViewId::Log: draw_log_view(ctx); break;
     case ViewId::Registers: draw_registers_view(ctx); break;
+    case ViewId::Overhead: draw_overhead_view(ctx); break;
   }
 }
 

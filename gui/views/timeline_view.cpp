@@ -51,9 +51,17 @@ const EventItem* find_event(const EventWindow& events, uint64_t sequence) {
   return found;
 }
 
-void draw_lanes(ViewContext& ctx, const TimelineBins& bins, std::optional<uint16_t> guest) {
+// Wide enough for the longest lane name.
+float lane_label_width(const EventWindow& events) {
+  float w = ImGui::GetFontSize() * 9.0f;
+  for (const std::string& kind : *events.kinds) {
+    w = std::max(w, ImGui::CalcTextSize(kind.c_str()).x + ImGui::GetFontSize() * 0.6f);
+  }
+  return w;
+}
+
+void draw_lanes(ViewContext& ctx, const TimelineBins& bins, std::optional<uint16_t> guest, float label_w) {
   const Snapshot& s = ctx.snap;
-  const float label_w = ImGui::GetFontSize() * 9.0f;
   const float lane_h = ImGui::GetFontSize() * 1.8f;
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
@@ -126,6 +134,9 @@ void draw_counters(const Snapshot& s, const GuestSnapshot& g) {
   counter_row("instructions emulated", g.vm.instructions_emulated);
   counter_row("TLB fills", g.cpu.tlb_fills);
   counter_row("blocks scanned", g.cpu.blocks_scanned);
+  for (const auto& [name, value] : g.engine_counts) {
+    counter_row(name.c_str(), value, "counted by the engine (docs/cost-model.md names each)");
+  }
 #define HVSIM_GUI_MEM_ROW(name, what) \
   if (g.mem.name) counter_row(#name, g.mem.name, what);
   HVSIM_MEM_COUNTERS(HVSIM_GUI_MEM_ROW)
@@ -153,7 +164,8 @@ void draw_timeline_view(ViewContext& ctx) {
   concept_hint("virtual_time");
 
   const float counters_w = ImGui::GetFontSize() * 19.0f;
-  const float avail = ImGui::GetContentRegionAvail().x - counters_w - ImGui::GetFontSize() * 10.0f;
+  const float label_w = lane_label_width(s.events);
+  const float avail = ImGui::GetContentRegionAvail().x - counters_w - label_w - ImGui::GetFontSize();
   const auto nbins = static_cast<unsigned>(std::max(16.0f, avail / kBinPixels));
   const std::optional<uint16_t> guest = guest_index(s.events, g.name);
   const TimelineBins bins = bin_timeline(s.events, guest ? guest : std::optional<uint16_t>(UINT16_MAX),
@@ -161,7 +173,7 @@ void draw_timeline_view(ViewContext& ctx) {
 
   ImGui::BeginChild("lanes", ImVec2(-counters_w, 0), false);
   if (bins.lanes.empty()) ImGui::TextDisabled("No events yet: the guest has not faulted, been interrupted or trapped.");
-  draw_lanes(ctx, bins, guest);
+  draw_lanes(ctx, bins, guest, label_w);
   ImGui::Separator();
   if (ui.selected_event) {
     if (const EventItem* e = find_event(s.events, *ui.selected_event)) {

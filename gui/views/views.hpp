@@ -12,6 +12,7 @@ void draw_walk_view(ViewContext& ctx);
 void draw_memory_view(ViewContext& ctx);
 void draw_log_view(ViewContext& ctx);
 void draw_registers_view(ViewContext& ctx);
+void draw_overhead_view(ViewContext& ctx);
 void draw_view(ViewId view, ViewContext& ctx);
 
 }  // namespace hvsim::gui

@@ -70,7 +70,7 @@ TEST_CASE("EventWords: records are told in words") {
 
 TEST_CASE("Views: every view has a name --view accepts") {
   for (ViewId v : kAllViews) CHECK(parse_view(view_name(v)) == v);
-  CHECK_FALSE(parse_view("overhead"));
+  CHECK_FALSE(parse_view("flamegraph"));
 }
 
 TEST_CASE("Screenshot: rows are flipped and a blank image is told from a drawn one") {

@@ -93,3 +93,25 @@ TEST_CASE("EventHistory: addresses are taken from the details, strings unquoted"
   CHECK(items[1].gpa == kNoAddress);
   CHECK(w.guest_name(items[0].guest) == "attacker");
 }
+
+TEST_CASE("Timeline: one lane per VM exit reason and per callout kind, after the guest's own events") {
+  EventHistory h;
+  LogRecord cpuid = record(5, "g", "vm_exit");
+  cpuid.num("reason", 10).str("name", "CPUID");
+  LogRecord io = record(6, "g", "vm_exit");
+  io.num("reason", 30).str("name", "I/O instruction");
+  LogRecord ret = record(7, "g", "callout");
+  ret.str("kind", "Return").hex("tc", 0xffffffffff000040ull);
+  LogRecord unnamed = record(8, "g", "vm_exit");  // a record without a reason keeps its kind
+  for (const LogRecord& r : {cpuid, io, ret, unnamed, record(9, "g", "interrupt"), record(10, "g", "triple_fault")}) {
+    h.add(r);
+  }
+  CHECK(lane_of(cpuid) == "exit CPUID");
+  CHECK(lane_of(ret) == "callout Return");
+  CHECK(lane_of(unnamed) == "vm_exit");
+  const TimelineBins b = bin_timeline(h.window(), std::nullopt, 0, 20, 4);
+  std::vector<std::string> lanes;
+  for (const TimelineLane& l : b.lanes) lanes.push_back(l.name);
+  CHECK(lanes == std::vector<std::string>{"interrupt", "exit CPUID", "exit I/O instruction", "callout Return",
+                                          "triple_fault", "vm_exit"});
+}
