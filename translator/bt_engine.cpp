@@ -336,6 +336,7 @@ bool BtEngine::detranslate(Vm& vm, uint64_t tc) {
 bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
   UnicornCpu& cpu = vm.cpu();
   apply_virtual_if(vm);
+  if (far_call_) fix_far_call_return(vm);
   for (uint64_t frame : cpu.take_written_code_frames()) code_written(vm, frame);
   const VmmWindow& w = vm.vmm_window().window();
   if (stop.kind == StopKind::MemoryFault && stop.fault_access == Access::Fetch && cpu.cpl() == 0 &&
@@ -362,6 +363,7 @@ void BtEngine::before_run(Vm& vm) {
     return;
   }
   pending_trampoline_.reset();
+  far_call_.reset();  // its trampoline is not what runs next (an event came first)
   if (hint && hint->guest_rip == rip && fragment_at(hint->tc) && sources_.count(fragment_at(hint->tc)->tc_address)) {
     cpu.set_rip(hint->tc);
     return;
@@ -446,7 +448,30 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   }
   pending_trampoline_ = c.guest_rip;
   trampoline_resume_ = resume_hint_;  // the hint applies after the trampoline's return
+  if (insn->mnemonic() == ZYDIS_MNEMONIC_CALL && insn->info.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
+    const Trampoline& tr = trampolines_.at(*t);
+    far_call_ = FarCallReturn{tr.tc, tr.return_tc, cpu.gpr(Gpr::Rsp), insn->next()};
+  }
   return true;
+}
+
+// The far CALL pushed CS and the trampoline's return address, 2, 4 or 8 bytes each (a 64-bit
+// call gate pushes 8 whatever the operand size): RSP tells which. Only a slot that still holds
+// the trampoline's address is rewritten.
+void BtEngine::fix_far_call_return(Vm& vm) {
+  const FarCallReturn f = *far_call_;
+  far_call_.reset();
+  UnicornCpu& cpu = vm.cpu();
+  if (cpu.rip() >= f.trampoline_tc && cpu.rip() <= f.return_tc) return;  // it faulted, or has not run
+  const uint64_t rsp = cpu.gpr(Gpr::Rsp);
+  const uint64_t pushed = f.rsp_before - rsp;
+  if (pushed != 4 && pushed != 8 && pushed != 16) return;
+  const size_t size = pushed / 2;
+  const uint64_t mask = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+  uint64_t slot = 0;
+  if (vm.linear().read(rsp, &slot, size, 0) || slot != (f.return_tc & mask)) return;
+  const uint64_t guest = f.guest_return & mask;
+  vm.linear().write(rsp, &guest, size, 0);
 }
 
 bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {

@@ -131,6 +131,16 @@ class BtEngine : public Engine {
     uint64_t guest_rip = 0, tc = 0;
   };
   std::optional<Resume> resume_hint_, trampoline_resume_;
+  // A far CALL runs from a trampoline, so it pushes the trampoline's address as its return
+  // RIP; the first stop after it completed (the fetch at its target, a guest address) puts
+  // the guest's next RIP in that slot, truncated as the CALL's operand size truncated it.
+  struct FarCallReturn {
+    uint64_t trampoline_tc = 0, return_tc = 0;  // a stop in between: the CALL did not complete
+    uint64_t rsp_before = 0;                    // RSP before its pushes
+    uint64_t guest_return = 0;                  // the guest's next RIP
+  };
+  std::optional<FarCallReturn> far_call_;
+  void fix_far_call_return(Vm& vm);
   bool after_callout_ = false;  // before_run: back to the cache, not a kernel entry
   // Coherence: the guest bytes each fragment was translated from, the frames they live in,
   // and which stubs jump to a fragment (to unchain them when it goes).

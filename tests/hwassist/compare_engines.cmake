@@ -1,8 +1,8 @@
 # Runs one flat guest under the native engine and under another (vtx with a preset, or bt); the
 # guest must not tell them apart: the same exit status, console output and final registers
-# (--dump-state).
+# (--dump-state). With EXPECT_STATUS, that status too (a guest that checks itself: 0 = passed).
 #   cmake -DHVSIM=<hvsim> -DGUEST=<guest.bin> [-DENGINE=vtx|bt] [-DPRESET=<vtx-2006|vtx-ept>]
-#         [-DPAGING=<native|shadow|ept>] -DWORK_DIR=<dir> -P compare_engines.cmake
+#         [-DPAGING=<native|shadow|ept>] [-DEXPECT_STATUS=<n>] -DWORK_DIR=<dir> -P compare_engines.cmake
 cmake_minimum_required(VERSION 3.25)
 if(NOT DEFINED ENGINE)
   set(ENGINE vtx)
@@ -28,8 +28,11 @@ execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" --dump-state "${WORK_DI
                 OUTPUT_VARIABLE out_native ERROR_VARIABLE err_native RESULT_VARIABLE status_native TIMEOUT 60)
 execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" ${engine_args} --dump-state "${WORK_DIR}/vtx.json"
                 OUTPUT_VARIABLE out_vtx ERROR_VARIABLE err_vtx RESULT_VARIABLE status_vtx TIMEOUT 60)
+if(DEFINED EXPECT_STATUS AND NOT status_native STREQUAL EXPECT_STATUS)
+  message(FATAL_ERROR "exit status under native: ${status_native}, expected ${EXPECT_STATUS}\n${out_native}${err_native}")
+endif()
 if(NOT status_native STREQUAL status_vtx)
-  message(FATAL_ERROR "exit status: native ${status_native}, ${ENGINE} ${status_vtx}\n${err_vtx}")
+  message(FATAL_ERROR "exit status: native ${status_native}, ${ENGINE} ${status_vtx}\n${out_vtx}${err_vtx}")
 endif()
 if(NOT out_native STREQUAL out_vtx)
   message(FATAL_ERROR "console differs:\n-- native:\n${out_native}\n-- ${ENGINE}:\n${out_vtx}")
