@@ -35,7 +35,7 @@ GuestSnapshot capture_guest(Vm& vm, const MachineMemory& machine, const CaptureR
   g.ram_machine_address = vm.ram().machine_address();
   g.code = code_around(vm.ram(), vm.mmu().control(), g.regs.rip, request.code_before, request.code_after,
                        cpu.trap_policy());
-  g.translation = capture_translation(vm);
+  g.translation = capture_translation(vm, request.translation_at);
   for (const auto& [name, value] : collect_event_counts(vm)) {
     if (name.starts_with("bt.") || name.starts_with("exit.") || name == "vm_exits" || name == "injections") {
       g.engine_counts.emplace_back(name, static_cast<uint64_t>(value));

@@ -10,6 +10,7 @@ namespace hvsim::gui {
 
 struct CaptureRequest {
   std::optional<WalkQuery> walk;  // default: the instruction at RIP, fetched at the current CPL
+  std::optional<uint64_t> translation_at;  // bt: the guest code whose fragment to show (default: RIP)
   unsigned code_before = 12, code_after = 16;
 };
 

@@ -19,6 +19,7 @@ SimThread::SimThread(LaunchPlan plan, const SimStart& start)
       speed_(start.speed),
       pause_at_ns_(start.pause_at_ns),
       walks_(plan_.guests.size(), start.walk),
+      translations_(plan_.guests.size()),
       thread_([this, setup = start.setup] {
         rebuild(setup, mode_);
         loop();
@@ -78,6 +79,12 @@ void SimThread::select_walk(size_t guest, std::optional<WalkQuery> query) {
   wake_.notify_all();
 }
 
+void SimThread::select_translation(size_t guest, std::optional<uint64_t> guest_rip) {
+  std::lock_guard lock(mutex_);
+  requests_.translations.emplace_back(guest, guest_rip);
+  wake_.notify_all();
+}
+
 void SimThread::rebuild(const EngineSetup& setup, SimMode then) {
   session_.reset();  // the old host's frames go back before the new one takes its own
   auto s = SimSession::create(plan_, setup);
@@ -119,6 +126,10 @@ void SimThread::apply(Requests& r, bool& publish_now) {
   }
   for (auto& [guest, query] : r.walks) {
     if (guest < walks_.size()) walks_[guest] = query;
+    publish_now = true;
+  }
+  for (auto& [guest, rip] : r.translations) {
+    if (guest < translations_.size()) translations_[guest] = rip;
     publish_now = true;
   }
   if (!session_) return;
@@ -197,6 +208,7 @@ void SimThread::publish() {
     for (size_t i = 0; i < session_->guest_count(); ++i) {
       CaptureRequest req;
       if (i < walks_.size()) req.walk = walks_[i];
+      if (i < translations_.size()) req.translation_at = translations_[i];
       GuestSnapshot g = capture_guest(session_->vm(i), session_->pool(), req);
       const GuestRun& run = session_->guest(i);
       g.ended = run.ended;

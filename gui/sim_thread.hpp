@@ -47,6 +47,8 @@ class SimThread {
   void set_speed(double virtual_per_wall);
   // The address the translation view shows for guest `guest` (nullopt: the instruction at RIP).
   void select_walk(size_t guest, std::optional<WalkQuery> query);
+  // The guest code address whose translation the code view shows under bt (nullopt: RIP's).
+  void select_translation(size_t guest, std::optional<uint64_t> guest_rip);
 
  private:
   struct Requests {
@@ -54,7 +56,8 @@ class SimThread {
     std::optional<EngineSetup> reset;
     std::optional<double> speed;
     std::vector<std::pair<size_t, std::optional<WalkQuery>>> walks;
-    bool any() const { return run || pause || step || reset || speed || !walks.empty(); }
+    std::vector<std::pair<size_t, std::optional<uint64_t>>> translations;
+    bool any() const { return run || pause || step || reset || speed || !walks.empty() || !translations.empty(); }
   };
   void loop();
   void rebuild(const EngineSetup& setup, SimMode then);
@@ -79,6 +82,7 @@ class SimThread {
   double speed_ = 0;
   uint64_t pause_at_ns_ = 0;
   std::vector<std::optional<WalkQuery>> walks_;
+  std::vector<std::optional<uint64_t>> translations_;
   RegisterTrail register_trail_;
   uint64_t sequence_ = 0, generation_ = 0;
   std::chrono::steady_clock::time_point last_publish_{}, pace_wall0_{};

@@ -6,13 +6,16 @@
 
 namespace hvsim::gui {
 
-TranslationView capture_translation(Vm& vm) {
+TranslationView capture_translation(Vm& vm, std::optional<uint64_t> at) {
   TranslationView v;
   auto* engine = dynamic_cast<bt::BtEngine*>(&vm.engine());
   if (!engine) return v;
   UnicornCpu& cpu = vm.cpu();
-  v.guest_rip = cpu.rip();
-  if (cpu.cpl() == 3) {
+  v.guest_rip = at.value_or(cpu.rip());
+  v.at_rip = v.guest_rip == cpu.rip();
+  // At CPL 3 the code at RIP is user code. (A picked address cannot be told apart: pages may
+  // be reachable from both levels; it shows a fragment or none.)
+  if (v.at_rip && cpu.cpl() == 3) {
     v.state = TranslationView::State::UserCode;
     return v;
   }

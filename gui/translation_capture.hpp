@@ -3,6 +3,7 @@
 // each guest instruction beside the code it became, the rewrite named (translator/explain),
 // for the code view. Read on the simulation thread without changing the cache.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/vm/vm.hpp"
@@ -18,7 +19,8 @@ struct TranslationView {
     Translated,
   };
   State state = State::NotBt;
-  uint64_t guest_rip = 0;
+  uint64_t guest_rip = 0;   // the instruction shown (RIP, or the one picked in the code view)
+  bool at_rip = true;       // it is the one at RIP
   uint64_t tc_address = 0;  // the fragment's entry
   uint32_t tc_size = 0;
   uint64_t guest_begin = 0, guest_end = 0;
@@ -28,6 +30,7 @@ struct TranslationView {
   std::vector<bt::ExplainLine> lines;
 };
 
-TranslationView capture_translation(Vm& vm);
+// The fragment holding guest code address `at` (default: RIP).
+TranslationView capture_translation(Vm& vm, std::optional<uint64_t> at = std::nullopt);
 
 }  // namespace hvsim::gui

@@ -15,6 +15,13 @@ void draw_guest_code(ViewContext& ctx, const GuestSnapshot& g);
 
 namespace {
 
+void show_walk(ViewContext& ctx, const GuestSnapshot& g, uint64_t address) {
+  if (!ctx.sim) return;
+  ctx.sim->select_walk(ctx.ui.guest, WalkQuery{address, Access::Fetch, g.regs.cpl});
+  ctx.ui.view = ViewId::Walk;
+  ctx.ui.select_view_once = true;
+}
+
 std::string bytes_text(const std::vector<uint8_t>& bytes) {
   std::string out;
   char b[4];
@@ -33,17 +40,22 @@ void draw_translation(const GuestSnapshot& g, UiState& ui) {
   switch (t.state) {
     case TranslationView::State::NotBt: return;
     case TranslationView::State::UserCode:
-      ImGui::TextWrapped("RIP is in guest user code (CPL 3): the bt engine runs it directly, untranslated; "
-                         "it is already deprivileged.");
+      ImGui::TextWrapped("%s is guest user code (CPL 3): the bt engine runs it directly, untranslated; it is "
+                         "already deprivileged.", t.at_rip ? "RIP" : hex(t.guest_rip).c_str());
       return;
     case TranslationView::State::NotTranslated:
-      ImGui::TextWrapped("No fragment holds the kernel code at RIP yet: it is translated when the vCPU first "
-                         "runs it.");
+      ImGui::TextWrapped("No fragment holds the code at %s: the guest kernel has not run it yet (it is "
+                         "translated when it first does), or it is user code, which bt runs directly.",
+                         t.at_rip ? "RIP" : hex(t.guest_rip).c_str());
       return;
     case TranslationView::State::Translated: break;
   }
   ImGui::Text("fragment at TC %s, %u bytes, for guest [%s, %s)", hex(t.tc_address).c_str(), t.tc_size,
               hex(t.guest_begin).c_str(), hex(t.guest_end).c_str());
+  if (!t.at_rip) {
+    ImGui::TextDisabled("showing the instruction picked at %s; click RIP's line to follow RIP again",
+                        hex(t.guest_rip).c_str());
+  }
   if (t.stale) {
     ImGui::TextColored(warning_color(ui.theme),
                        "The guest changed this code since it was translated: the fragment is dropped at the "
@@ -57,10 +69,11 @@ void draw_translation(const GuestSnapshot& g, UiState& ui) {
   ImGui::TableHeadersRow();
   for (const bt::ExplainLine& l : t.lines) {
     ImGui::TableNextRow();
-    const bool at_rip = l.guest_rip == t.guest_rip;
-    if (at_rip) {
+    const bool at_rip = l.guest_rip == g.regs.rip;
+    const bool picked = !t.at_rip && l.guest_rip == t.guest_rip;
+    if (at_rip || picked) {
       ImVec4 c = accent_color(ui.theme);
-      c.w = 0.25f;
+      c.w = at_rip ? 0.25f : 0.12f;
       ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, ImGui::ColorConvertFloat4ToU32(c));
     }
     const bool changed = l.rewrite != bt::Rewrite::Ident;
@@ -148,12 +161,19 @@ void draw_guest_code(ViewContext& ctx, const GuestSnapshot& g) {
     }
     ImGui::TableNextColumn();
     const std::string addr = (l.at_rip ? "> " : "  ") + hex(l.address);
-    if (ImGui::Selectable(addr.c_str(), false, ImGuiSelectableFlags_SpanAllColumns) && ctx.sim) {
-      ctx.sim->select_walk(ui.guest, WalkQuery{l.address, Access::Fetch, g.regs.cpl});
-      ui.view = ViewId::Walk;
-      ui.select_view_once = true;
+    const bool picked = bt && l.address == g.translation.guest_rip && !g.translation.at_rip;
+    if (ImGui::Selectable(addr.c_str(), picked, ImGuiSelectableFlags_SpanAllColumns) && ctx.sim) {
+      if (bt) {  // under bt a click shows the instruction's translation beside
+        ctx.sim->select_translation(ui.guest, l.at_rip ? std::nullopt : std::optional<uint64_t>(l.address));
+      } else {
+        show_walk(ctx, g, l.address);
+      }
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Click: show how this address translates");
+    if (bt && ImGui::IsItemClicked(ImGuiMouseButton_Right)) show_walk(ctx, g, l.address);
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip(bt ? "Click: show its translation beside; right-click: how this address translates"
+                           : "Click: show how this address translates");
+    }
     if (!bt) {
       ImGui::TableNextColumn();
       ImGui::TextDisabled("%s", l.bytes.c_str());

@@ -152,6 +152,16 @@ TEST_CASE("SimSession: under bt callouts are events, and the code at RIP is show
     CHECK_FALSE(l.why.empty());
   }
   CHECK(rip_line);
+  // A picked instruction shows its own fragment; code never run shows none.
+  CaptureRequest pick;
+  pick.translation_at = g.translation.guest_begin;
+  const TranslationView picked = capture_guest(s.vm(0), s.pool(), pick).translation;
+  CHECK(picked.state == TranslationView::State::Translated);
+  CHECK(picked.guest_rip == g.translation.guest_begin);
+  CHECK(picked.at_rip == (g.translation.guest_begin == g.regs.rip));
+  CHECK(picked.tc_address == g.translation.tc_address);
+  pick.translation_at = 0x100001;  // inside the first instruction: no instruction starts there
+  CHECK(capture_guest(s.vm(0), s.pool(), pick).translation.state == TranslationView::State::NotTranslated);
   // Another engine shows no translation.
   auto native = SimSession::create(flat_plan("timer_det"), EngineSetup{"native", std::nullopt});
   REQUIRE(native);
