@@ -64,6 +64,17 @@ TEST_CASE("EventWords: records are told in words") {
   CHECK(event_in_words("isolation", "access=read gpa=0x4000000 va=0x4000000").find("nothing backs it") !=
         std::string::npos);
   CHECK(event_in_words("interrupt", "vector=32").find("vector 32") != std::string::npos);
+  const std::string exit = event_in_words("exit I/O instruction",
+                                          "instruction_length=2 name=I/O instruction qualification=0x3f80008 reason=30");
+  CHECK(exit.rfind("VM exit, basic reason 30 (I/O instruction)", 0) == 0);
+  CHECK(exit.find("exit qualification 0x3f80008") != std::string::npos);
+  CHECK(exit.find("2 bytes") != std::string::npos);
+  CHECK(event_in_words("callout Sensitive", "instruction=POPF kind=Sensitive tc=0xffffffffff000010")
+            .find("the guest's POPF is sensitive") != std::string::npos);
+  CHECK(event_in_words("callout Return", "kind=Return tc=0xffffffffff000010").find("indirect branch") !=
+        std::string::npos);
+  CHECK(concept_for_event("exit HLT") == find_concept("vm_exit"));
+  CHECK(concept_for_event("callout Return") == find_concept("callout"));
   CHECK(event_in_words("something_new", "a=1") == "something_new: a=1");
   CHECK(vector_name(99) == "vector 99");
 }
