@@ -101,6 +101,14 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
                  static_cast<unsigned long long>(b.kernel_entries), static_cast<unsigned long long>(b.trampolines),
                  static_cast<unsigned long long>(b.code_writes), static_cast<unsigned long long>(b.invalidations),
                  static_cast<unsigned long long>(b.flushes));
+    if (b.pt_write_faults || b.adaptations) {
+      std::fprintf(stderr,
+                   "hvsim: %s bt adaptive: %llu page-table stores taken as faults, %llu stores retranslated into "
+                   "callouts (%llu back), %llu adapted stores hit page tables, %llu hit other pages\n",
+                   vm.config().name.c_str(), static_cast<unsigned long long>(b.pt_write_faults),
+                   static_cast<unsigned long long>(b.adaptations), static_cast<unsigned long long>(b.adaptations_undone),
+                   static_cast<unsigned long long>(b.adapted_writes), static_cast<unsigned long long>(b.adapted_misses));
+    }
   }
   if (out.end == RunEnd::TripleFault) {
     std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");

@@ -74,6 +74,9 @@ Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
   // The VMMs of 2006 traced every write to a guest page table (no write-flooding release),
   // the policy vtx-2006 uses too: the two techniques are compared on the same MMU.
   if (auto* shadow = dynamic_cast<ShadowPaging*>(&vm.mmu())) shadow->set_flood_limit(0);
+  // A kernel store to a traced page table is a page fault to the VMM, which emulates it and
+  // learns from it (adaptive binary translation, adaptive.cpp).
+  vm.mmu().set_trap_traced_writes(true);
   vm.cpu().flush_tlb();
   return e;
 }
@@ -139,6 +142,7 @@ void BtEngine::flush(Vm& vm) {
 Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
   TranslationUnit unit = build_unit(
       [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip);
+  mark_adapted(unit);
   auto at = allocate(kMaxFragmentSize);
   if (!at) {
     flush(vm);
@@ -256,8 +260,8 @@ void BtEngine::code_written(Vm& vm, uint64_t frame) {
   }
 }
 
-void BtEngine::drop_fragment(Vm& vm, uint64_t tc) {
-  ++counters_.invalidations;
+void BtEngine::drop_fragment(Vm& vm, uint64_t tc, bool code_changed) {
+  if (code_changed) ++counters_.invalidations;
   auto src = sources_.find(tc);
   if (src != sources_.end()) {
     auto g = by_guest_rip_.find(src->second.guest_rip);
@@ -342,6 +346,9 @@ bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
   if (stop.kind == StopKind::MemoryFault && stop.fault_access == Access::Fetch && cpu.cpl() == 0 &&
       !w.contains(stop.fault_page) && !stop.fault_non_canonical) {
     return true;  // a kernel entry: before_run sends it to the translation
+  }
+  if (stop.kind == StopKind::MemoryFault && stop.fault_access == Access::Write && w.contains(cpu.rip())) {
+    if (vm.mmu().take_trapped_write()) return traced_write_fault(vm);
   }
   if (stop.kind == StopKind::TrapPoint && w.contains(cpu.rip())) return false;  // a callout
   if (w.contains(cpu.rip())) detranslate(vm, cpu.rip());
@@ -498,6 +505,7 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
     case CalloutKind::IndirectCall:
     case CalloutKind::Return: return indirect(vm, c);
     case CalloutKind::Undecodable: return undecodable(vm, c);
+    case CalloutKind::AdaptedStore: return adapted_store(vm, c, out);
     case CalloutKind::RipRelativeOutOfReach:
     case CalloutKind::Count: break;
   }

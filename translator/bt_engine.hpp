@@ -57,7 +57,12 @@ constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
   X(detranslations, "stops inside the TC mapped back to the guest instruction")             \
   X(flushes, "translation-cache flushes (full)")                                             \
   X(code_writes, "guest stores to frames holding translated code")                           \
-  X(invalidations, "fragments dropped because their guest code changed")
+  X(invalidations, "fragments dropped because their guest code changed")                      \
+  X(pt_write_faults, "guest kernel stores to traced page tables taken as page faults and emulated") \
+  X(adaptations, "stores retranslated into callouts after faulting on traced page tables (adaptive BT)") \
+  X(adapted_writes, "adapted stores emulated by a callout that hit a traced page table")      \
+  X(adapted_misses, "adapted stores emulated by a callout that hit an ordinary page")          \
+  X(adaptations_undone, "adapted stores translated back to IDENT after missing page tables")
 
 struct BtCounters {
 #define HVSIM_BT_COUNTER_FIELD(name, what) uint64_t name = 0;
@@ -115,6 +120,19 @@ class BtEngine : public Engine {
   // The guest RIP (and RSP correction) a stop at TC address `tc` stands for.
   bool detranslate(Vm& vm, uint64_t tc);
   void apply_virtual_if(Vm& vm);
+  // Adaptive binary translation (translator/adaptive.cpp).
+  static constexpr uint32_t kAdaptAfterFaults = 4;     // traced-write faults before retranslating
+  static constexpr uint32_t kUndoAfterMisses = 64;     // adapted stores in a row that hit no page table
+  bool traced_write_fault(Vm& vm);
+  bool adapted_store(Vm& vm, const Callout& c, RunOutcome& out);
+  // Emulates a simple store at guest_rip; false if it is none (nothing was changed).
+  enum class StoreOutcome { Done, NotSimple, Faulted };
+  StoreOutcome emulate_store(Vm& vm, const Instruction& insn, bool* hit_page_table);
+  void adapt(Vm& vm, uint64_t guest_rip, bool on);
+  void mark_adapted(TranslationUnit& unit) const;
+  std::unordered_map<uint64_t, uint32_t> trace_faults_;     // guest RIP -> traced-write faults
+  std::unordered_map<uint64_t, uint32_t> adapted_misses_;   // adapted guest RIP -> misses in a row
+  std::unordered_set<uint64_t> adapted_;                    // guest RIPs translated as AdaptedStore
 
   std::vector<uint8_t> tc_storage_;  // the TC's host memory (page-aligned inside)
   uint8_t* tc_ = nullptr;
@@ -153,7 +171,9 @@ class BtEngine : public Engine {
   std::unordered_map<uint64_t, std::vector<uint64_t>> chained_to_;          // target TC -> stubs
   void watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end);
   void code_written(Vm& vm, uint64_t frame);
-  void drop_fragment(Vm& vm, uint64_t tc);
+  // code_changed: the guest wrote to its code (counted as an invalidation); else the engine
+  // retranslates it (adaptive BT).
+  void drop_fragment(Vm& vm, uint64_t tc, bool code_changed = true);
   BtCounters counters_;
   TranslatorCounters translated_;
 };

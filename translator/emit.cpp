@@ -126,6 +126,10 @@ class Emitter {
       return Rewrite::Callout;
     }
     const Classification& c = gi.cls;
+    if (gi.adapted && c.cls == InsnClass::Innocuous) {
+      callout(gi, CalloutKind::AdaptedStore, SensitiveKind::Count, !c.ends_unit);
+      return Rewrite::Callout;
+    }
     switch (c.cls) {
       case InsnClass::Innocuous: {
         const uint64_t at = sink_.here();

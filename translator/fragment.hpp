@@ -27,6 +27,7 @@ constexpr size_t kExitStubSize = 5;
   X(IndirectCall, "call r/m: evaluate the target, push the guest return address, look up the target") \
   X(Return, "ret [imm16]: pop the guest return address (and imm16 bytes), look up its fragment")     \
   X(RipRelativeOutOfReach, "emulate: the RIP-relative operand is beyond rel32 reach of the fragment") \
+  X(AdaptedStore, "emulate a store that kept faulting on a traced page table, without the fault (adaptive BT)") \
   X(Undecodable, "raise #UD (invalid encoding) or #PF (unreadable bytes) at this guest RIP")
 // clang-format on
 

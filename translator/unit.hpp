@@ -29,6 +29,9 @@ struct GuestInsn {
   Classification cls;               // meaningful when insn is set
   uint8_t bytes_read = 0;           // readable bytes at guest_rip (at most kMaxInsnLength)
   std::array<uint8_t, kMaxInsnLength> bytes{};  // the first bytes_read of them
+  // Adaptive BT: the engine saw this store keep faulting on traced page tables; it becomes an
+  // AdaptedStore callout (set by the engine between build_unit and emit_fragment).
+  bool adapted = false;
 
   bool decoded() const { return insn.has_value(); }
   unsigned length() const { return insn ? insn->length() : 0; }

@@ -103,6 +103,10 @@ std::vector<CostTerm> cost_terms(const EventCounts& counts, Technique technique,
   t.add("callouts", t.n("bt.callouts"), P::callout);
   t.add("instruction emulation", t.n("bt.sensitive_emulated"), P::emulate_instruction);
   t.add("indirect-branch lookups", t.n("bt.indirect_lookups"), P::indirect_lookup);
+  // Adaptive BT: an adapted store's callout (counted above) emulates the page-table write the
+  // fault used to bring, without the fault; one that hit an ordinary page is a plain emulation.
+  t.add("adapted page-table stores", t.n("bt.adapted_writes"), P::trace_emulation);
+  t.add("adapted stores to other pages", t.n("bt.adapted_misses"), P::emulate_instruction);
   t.add("events forwarded by the VMM", t.n("exceptions") + t.n("interrupts") + t.n("syscalls"), P::callout);
   t.add("VMM page faults", t.n("mem.hidden_faults") + t.n("mem.pt_write_traces"), P::exception_delivery);
   return t.take();

@@ -5,6 +5,7 @@
 // shadow paging derive from it.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/cpu/cpu_memory.hpp"
@@ -44,6 +45,23 @@ class GuestMmu : public AddressTranslator {
   virtual void sync() {}
   // The guest invalidated the translation of `va` (INVLPG), when the VMM traps it.
   virtual void invlpg(uint64_t) {}
+  // The VMM is about to write guest RAM at [gpa, gpa+size) on the guest's behalf (an emulated
+  // instruction): shadow paging must see the change to a page table as it sees the guest's.
+  virtual void vmm_will_write(uint64_t /*gpa*/, size_t /*size*/) {}
+
+  // Software VMMs with shadow paging take a guest kernel's store to a traced page table as a
+  // page fault and emulate it (adaptive binary translation learns which stores do this). When
+  // asked, such a fill fails; the stop is a memory fault at the store, and the write it
+  // wanted is here until taken. Other MMUs never trap.
+  struct TrappedWrite {
+    uint64_t va = 0, gpa = 0;
+  };
+  virtual void set_trap_traced_writes(bool) {}
+  virtual std::optional<TrappedWrite> take_trapped_write() { return std::nullopt; }
+  // The next traced write goes through as an untrapped one (the VMM could not emulate it).
+  virtual void allow_traced_write_once() {}
+  // Whether writes to the guest-physical page of `gpa` are traced (it holds a page table).
+  virtual bool traces_page(uint64_t /*gpa*/) const { return false; }
 
  protected:
   bool is_mmio(uint64_t gpa) const;

@@ -45,6 +45,10 @@ std::optional<GuestFault> LinearMemory::write(uint64_t va, const void* in, size_
   size_t first = 0;
   if (auto f = translate(va, size, Access::Write, cpl, gpas, first)) return f;
   auto* src = static_cast<const uint8_t*>(in);
+  if (on_write_) {
+    on_write_(gpas[0], first);
+    if (first < size) on_write_(gpas[1], size - first);
+  }
   ram_.write(gpas[0], src, first);
   if (first < size) ram_.write(gpas[1], src + first, size - first);
   return std::nullopt;

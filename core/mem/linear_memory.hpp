@@ -35,6 +35,9 @@ class LinearMemory {
   // The paging controls are read once per VMM intervention and reused; call this whenever
   // the CPU may have changed them (the VMM does before handling each stop).
   void invalidate_control() { cached_.reset(); }
+  // Told of every write before it lands in RAM (guest-physical address, length): shadow
+  // paging must see the VMM's writes to page tables as it sees the guest's.
+  void on_write(std::function<void(uint64_t gpa, size_t size)> f) { on_write_ = std::move(f); }
 
  private:
   std::optional<GuestFault> copy_out(uint64_t va, void* out, size_t size, Access access, unsigned cpl);
@@ -48,6 +51,7 @@ class LinearMemory {
   GuestRam& ram_;
   std::function<PagingControl()> control_;
   std::optional<PagingControl> cached_;
+  std::function<void(uint64_t, size_t)> on_write_;
 };
 
 }  // namespace hvsim

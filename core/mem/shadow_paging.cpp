@@ -253,10 +253,20 @@ FillResult ShadowPaging::fill(const FillRequest& req) {
   r.cpu_pa = *mpa;
   const bool traced_write = req.access == Access::Write && target_traced;
   if (!traced_write) ++counters_.hidden_faults;  // a miss, or the first write to a clean page
+  if (traced_write && trap_traced_writes_ && req.cpl == 0 && !allow_traced_write_once_) {
+    // The VMM emulates it (the shadow entry stays read-only): a page fault to the VMM.
+    ++counters_.pt_write_traces;
+    trapped_write_ = TrappedWrite{req.page_va, page_gpa};
+    r.ok = false;
+    r.pf_error_code = pfec::P | pfec::W;
+    return r;
+  }
   if (traced_write) {
     // A write to a page-table page: let it through once, look at what changed at the next
-    // block boundary (the TLB entry is flushed then).
-    ++counters_.pt_write_traces;
+    // block boundary (the TLB entry is flushed then). (Counted already when it was trapped
+    // and the VMM let it through.)
+    if (!allow_traced_write_once_) ++counters_.pt_write_traces;
+    allow_traced_write_once_ = false;
     snapshot(page_gpa);
     r.write = true;
     need_flush_ = true;
@@ -268,6 +278,12 @@ FillResult ShadowPaging::fill(const FillRequest& req) {
   }
   r.sync_after = need_flush_;
   return r;
+}
+
+void ShadowPaging::vmm_will_write(uint64_t gpa, size_t size) {
+  for (uint64_t page = gpa & ~0xfffull; size && page < gpa + size; page += kPageSize) {
+    if (traced_.count(page)) snapshot(page);  // sync() compares and drops what depended on it
+  }
 }
 
 void ShadowPaging::sync() {

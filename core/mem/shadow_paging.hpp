@@ -48,6 +48,15 @@ class ShadowPaging : public GuestMmu {
   // Drops the shadow entry for `va` in the current root (the VMM's INVLPG).
   void invlpg(uint64_t va) override;
   ShadowTranslation translate(uint64_t va, Access access, unsigned cpl);
+  void vmm_will_write(uint64_t gpa, size_t size) override;
+  void set_trap_traced_writes(bool on) override { trap_traced_writes_ = on; }
+  std::optional<TrappedWrite> take_trapped_write() override {
+    auto w = trapped_write_;
+    trapped_write_.reset();
+    return w;
+  }
+  void allow_traced_write_once() override { allow_traced_write_once_ = true; }
+  bool traces_page(uint64_t gpa) const override { return is_traced(gpa); }
   size_t roots_cached() const { return roots_.size(); }
   bool is_traced(uint64_t gpa) const { return traced_.count(gpa & ~0xfffull) != 0; }
 
@@ -72,6 +81,8 @@ class ShadowPaging : public GuestMmu {
   PagingControl shadow_control(const PagingControl& guest, uint64_t root) const;
 
   VmmFrames& frames_;
+  bool trap_traced_writes_ = false, allow_traced_write_once_ = false;
+  std::optional<TrappedWrite> trapped_write_;
   std::vector<Root> roots_;
   uint64_t current_cr3_ = ~0ull;
   uint64_t use_clock_ = 0;

@@ -68,6 +68,7 @@ Result<std::unique_ptr<Vm>> Vm::create(MachineMemory& machine, const VmConfig& c
     });
   });
   vm->linear_ = std::make_unique<LinearMemory>(*vm->ram_, [self] { return self->paging_->control(); });
+  vm->linear_->on_write([self](uint64_t gpa, size_t size) { self->paging_->vmm_will_write(gpa, size); });
   if (auto r = vm->cpu_->map_ram(range->machine_address, vm->ram_->size(), vm->ram_->host_base()); !r) return r.error();
   static struct OpenBus : MmioHandler {
     uint64_t mmio_read(uint64_t, unsigned size) override { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
