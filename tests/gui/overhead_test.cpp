@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "app/compare.hpp"
 #include "gui/overhead.hpp"
+#include "gui/overhead_source.hpp"
 
 using namespace hvsim;
 using namespace hvsim::gui;
@@ -109,4 +112,33 @@ TEST_CASE("Overhead: engines keep their colors") {
   CHECK(engine_color("bt") != engine_color("native"));
   CHECK(engine_color("vtx-2006") != engine_color("vtx-ept"));
   CHECK(engine_color("something-else") == engine_color("something-else"));
+}
+
+TEST_CASE("OverheadSource: measuring a scenario runs on its own thread and ends with its chart") {
+  OverheadSource source(std::string(HVSIM_TEST_SOURCE_DIR) + "/scenarios/boot.toml", HVSIM_TEST_BUILD_DIR);
+  REQUIRE(source.can_measure());
+  source.measure({"native", "vtx-ept"}, "p4-2006");
+  CHECK(source.state().measuring);
+  source.measure({"native"}, "p4-2006");  // one measurement at a time: ignored
+  OverheadSource::State st;
+  for (int i = 0; i < 600; ++i) {  // at most a minute
+    st = source.state();
+    if (!st.measuring) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_FALSE(st.measuring);
+  CHECK(st.error.empty());
+  REQUIRE(st.data);
+  CHECK(st.data->scenario == "boot");
+  CHECK(st.data->engines == std::vector<std::string>{"native", "vtx-ept"});
+  REQUIRE(st.data->rows.size() == 2);
+  CHECK(st.data->rows[1].ratio > 1.0);  // a hypervisor costs something
+  CHECK(st.origin == "measured now, profile p4-2006");
+
+  OverheadSource bad(std::string(HVSIM_TEST_SOURCE_DIR) + "/scenarios/isolation.toml", HVSIM_TEST_BUILD_DIR);
+  bad.measure({"native"}, "p4-2006");
+  for (int i = 0; i < 600 && bad.state().measuring; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(bad.state().error.find("one guest") != std::string::npos);  // compare takes one guest
+  CHECK_FALSE(bad.state().data);
+  CHECK_FALSE(OverheadSource("", ".").can_measure());
 }
