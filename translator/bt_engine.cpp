@@ -1,4 +1,5 @@
 #include "translator/bt_engine.hpp"
+#include "translator/red_pill.hpp"
 
 #include <cstring>
 
@@ -81,7 +82,13 @@ Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
   return e;
 }
 
-TrapSet BtEngine::trap_policy() const { return NativeHardware::trap_policy(); }
+TrapSet BtEngine::trap_policy() const {
+  TrapSet t = NativeHardware::trap_policy();
+  // User-mode reads of the descriptor-table registers see the VMM's (red_pill.hpp).
+  t.add(TrapKind::DescriptorTable);
+  t.add(TrapKind::SystemSegment);
+  return t;
+}
 
 const Fragment* BtEngine::fragment_at(uint64_t tc) const {
   auto it = fragments_.upper_bound(tc);
@@ -518,7 +525,14 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
 bool BtEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
   UnicornCpu& cpu = vm.cpu();
   const uint64_t rip = cpu.rip();
-  if (!vm.vmm_window().window().contains(rip)) return NativeHardware::execute(vm, stop, out);  // user code
+  if (!vm.vmm_window().window().contains(rip)) {  // guest user code, untranslated
+    const Instruction& insn = cpu.trap_instruction();
+    if (cpu.cpl() == 3 && !(cpu.cr(4) & cr4::UMIP) && reads_descriptor_register(insn)) {
+      store_host_register(vm, insn);
+      return true;
+    }
+    return NativeHardware::execute(vm, stop, out);
+  }
   if (auto it = trampolines_.find(rip); it == trampolines_.end() && !trampolines_.empty()) {
     auto t = trampolines_.upper_bound(rip);
     if (t != trampolines_.begin() && (--t)->second.return_tc == rip) {

@@ -29,6 +29,21 @@ constexpr uint64_t kVirtualIf = 0x0;
 
 constexpr uint64_t kVirtualIfAddress = kTcWindowBase + vmm_data::kVirtualIf;
 
+// The processor's own descriptor-table registers while the VMM runs a guest by translation:
+// VMware's VMM loaded its IDT, GDT and task register (in its part of the address space) and
+// kept the guest's in the virtual CPU. Translated kernel code reads the guest's (SIDT is a
+// callout); guest user code runs untranslated, so its SIDT, SGDT, SLDT and STR read these:
+// the "Red Pill". hvsim's VMM keeps no tables at these addresses (Unicorn delivers events
+// through the guest's IDT on the VMM's behalf); they are what user mode reads.
+namespace host_registers {
+constexpr uint64_t kIdtBase = kTcWindowBase + kTcWindowSize - 0x3000;  // 0xffffffffffffd000
+constexpr uint16_t kIdtLimit = 0xfff;
+constexpr uint64_t kGdtBase = kTcWindowBase + kTcWindowSize - 0x1000;  // 0xfffffffffffff000
+constexpr uint16_t kGdtLimit = 0x7f;
+constexpr uint16_t kLdtSelector = 0;      // no LDT
+constexpr uint16_t kTrSelector = 0x40;
+}  // namespace host_registers
+
 // True when [address, address + size) lies inside the fragment area of the window.
 constexpr bool in_fragment_area(uint64_t address, uint64_t size) {
   if (address < kTcFragmentsBase) return false;
