@@ -71,10 +71,13 @@ void VtxEngine::arm_preemption_timer(Vm& vm) {
   if (!(vmcs_.pin() & pin::PREEMPTION_TIMER)) return;
   const uint64_t ticks = vmcs_.get(Field::VMX_PREEMPTION_TIMER_VALUE);
   const uint64_t deadline = vm.now_ns() + ((ticks ? ticks : 1) << kPreemptionTimerRate);
-  vm.arm_timer(deadline, [this, &vm] {
-    exit(vm, ExitReason::PreemptionTimer);
-    arm_preemption_timer(vm);
-  });
+  vm.arm_timer(
+      deadline,
+      [this, &vm] {
+        exit(vm, ExitReason::PreemptionTimer);
+        arm_preemption_timer(vm);
+      },
+      [] { return TimerQueue::kRaisesNothing; });  // an exit, never a guest interrupt
 }
 
 TrapSet VtxEngine::trap_policy() const {

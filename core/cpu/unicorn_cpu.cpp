@@ -807,6 +807,7 @@ void UnicornCpu::request_stop() {
   impl_->stop_requested = true;
   impl_->limit = 0;
 }
+bool UnicornCpu::take_stop_request() { return impl_->stop_requested.exchange(false); }
 
 void UnicornCpu::set_trap_policy(const TrapSet& kinds) {
   if (kinds == impl_->policy) return;

@@ -54,6 +54,9 @@ class UnicornCpu {
   // Stops at the first block boundary at which `budget` instructions have retired.
   StopReason run(uint64_t budget);
   void request_stop();  // thread-safe
+  // True once if request_stop() was called since the last stop it caused: for a VMM that
+  // does not run the CPU (a halted vCPU) but must still honour it.
+  bool take_stop_request();
 
   // Trap points.
   void set_trap_policy(const TrapSet& kinds);

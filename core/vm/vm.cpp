@@ -12,7 +12,7 @@ const char* run_end_name(RunEnd e) {
   switch (e) {
     case RunEnd::Exited: return "exited";
     case RunEnd::TripleFault: return "triple fault";
-    case RunEnd::HaltedForever: return "halted with interrupts disabled";
+    case RunEnd::HaltedForever: return "halted forever";
     case RunEnd::BudgetExhausted: return "instruction budget exhausted";
     case RunEnd::Stopped: return "stopped";
     case RunEnd::HostError: return "host error";
@@ -126,7 +126,9 @@ Result<void> Vm::map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler) {
 }
 
 uint64_t Vm::now_ns() const { return cpu_->instructions_retired() + idle_ns_; }
-uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb) { return timers_.arm(deadline_ns, std::move(cb)); }
+uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb, std::function<int()> raises) {
+  return timers_.arm(deadline_ns, std::move(cb), std::move(raises));
+}
 void Vm::cancel_timer(uint64_t id) { timers_.cancel(id); }
 void Vm::raise_interrupt(uint8_t vector) {
   if (vector < 32) return;  // vectors 0-31 are exceptions; an interrupt controller never sends them
@@ -217,6 +219,18 @@ void Vm::try_inject_interrupt() {
   deliver(ev);
 }
 
+// Only an interrupt can end this HLT (hvsim has no NMI, SMI or INIT), and not one pending
+// now: try_inject_interrupt would have taken it. While the CPU is halted nothing the guest
+// controls changes (IF, the TPR, the vectors in service), so a timer whose vector they hold
+// back now holds it back at every later expiry too.
+bool Vm::halt_can_end() const {
+  if (!(cpu_->rflags() & rflags::IF)) return false;
+  const auto tpr = static_cast<uint8_t>(cpu_->cr(8));
+  return timers_.any_may_raise([&](int v) {
+    return v >= 32 && v < 256 && irq_->would_deliver(static_cast<uint8_t>(v), tpr);  // as raise_interrupt
+  });
+}
+
 RunOutcome Vm::run(uint64_t until_ns) {
   RunOutcome out;
   for (;;) {
@@ -242,11 +256,23 @@ RunOutcome Vm::run(uint64_t until_ns) {
     timers_.fire_due(now_ns());
     try_inject_interrupt();
     if (triple_faulted_) continue;
+    // The CPU sees a stop request only when it runs a block: not while halted, nor when an
+    // engine takes every stop before the guest runs anything.
+    if (cpu_->take_stop_request()) {
+      out.end = RunEnd::Stopped;
+      return out;
+    }
     if (halted_) {
-      bool can_wake = (cpu_->rflags() & rflags::IF) && !timers_.empty();
-      if (!can_wake) {
+      if (!halt_can_end()) {
         out.end = RunEnd::HaltedForever;
-        log("halt_forever");
+        if (cpu_->rflags() & rflags::IF) {
+          out.detail = "HLT with IF = 1, but no interrupt that can still arrive gets past the TPR (class " +
+                       std::to_string(cpu_->cr(8)) + ")";
+          log("halt_forever", [&](LogRecord& r) { r.num("tpr", cpu_->cr(8)); });
+        } else {
+          out.detail = "HLT with interrupts disabled (IF = 0)";
+          log("halt_forever");
+        }
         return out;
       }
       // Nothing runs until the next timer (or the end of the slice).

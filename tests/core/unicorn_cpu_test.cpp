@@ -171,3 +171,12 @@ TEST_CASE("UnicornCpu: a budget stop inside a chained loop reports the block it 
   CHECK(t.cpu().rip() == 0x10000c);
   CHECK(t.cpu().gpr(Gpr::Rcx) == 0);
 }
+
+TEST_CASE("UnicornCpu: take_stop_request reports a request once") {
+  FlatVm t({NOP, 0xeb, 0xfe});
+  CHECK(!t.cpu().take_stop_request());
+  t.cpu().request_stop();
+  CHECK(t.cpu().take_stop_request());
+  CHECK(!t.cpu().take_stop_request());
+  CHECK(t.cpu().run(100).kind == StopKind::BudgetExhausted);  // taken: the next run is not stopped
+}
