@@ -191,32 +191,38 @@ uint64_t Vm::next_random() {
   return s * 0x2545f4914f6cdd1dull;
 }
 
-void Vm::try_inject_interrupt() {
+Vm::Held Vm::try_inject_interrupt() {
   if (irq_->accepted() != interrupts_seen_) {  // new interrupts arrived while the guest ran
     int pending = irq_->deliverable(0);
     for (; interrupts_seen_ < irq_->accepted(); ++interrupts_seen_) {
       engine_->interrupt_raised(*this, static_cast<uint8_t>(pending < 0 ? 0 : pending));
     }
   }
-  int v = irq_->deliverable(static_cast<uint8_t>(cpu_->cr(8)));
-  linear_->invalidate_control();
-  if (v < 0 || !(cpu_->rflags() & rflags::IF)) return;
-  if (cpu_->interrupt_shadow()) {
-    // Unicorn clears the shadow when it executes the next instruction; when the VMM emulated
-    // that instruction (STI; HLT), or the CPU is halted, it is over.
-    if (!emulated_since_run_ && !halted_) return;
-    cpu_->end_interrupt_shadow();
+  // Delivery ends at the handler's first instruction, a boundary at which the next waiting
+  // interrupt is recognized too: at once through a trap gate (IF stays 1), when the handler
+  // sets IF through an interrupt gate.
+  for (;;) {
+    int v = irq_->deliverable(static_cast<uint8_t>(cpu_->cr(8)));
+    linear_->invalidate_control();
+    if (v < 0) return Held::Nothing;
+    if (!(cpu_->rflags() & rflags::IF)) return Held::ByIf;
+    if (cpu_->interrupt_shadow()) {
+      // Unicorn clears the shadow when it executes the next instruction; when the VMM emulated
+      // that instruction (STI; HLT), or the CPU is halted, it is over.
+      if (!emulated_since_run_ && !halted_) return Held::ByShadow;
+      cpu_->end_interrupt_shadow();
+    }
+    irq_->acknowledge(static_cast<uint8_t>(v));
+    halted_ = false;
+    ++counters_.interrupts_delivered;
+    engine_->interrupt_delivered(*this, static_cast<uint8_t>(v));
+    log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });
+    Event ev;
+    ev.vector = static_cast<uint8_t>(v);
+    ev.type = EventType::External;
+    ev.return_rip = ev.instruction_rip = cpu_->rip();
+    if (!deliver(ev)) return Held::Nothing;
   }
-  irq_->acknowledge(static_cast<uint8_t>(v));
-  halted_ = false;
-  ++counters_.interrupts_delivered;
-  engine_->interrupt_delivered(*this, static_cast<uint8_t>(v));
-  log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });
-  Event ev;
-  ev.vector = static_cast<uint8_t>(v);
-  ev.type = EventType::External;
-  ev.return_rip = ev.instruction_rip = cpu_->rip();
-  deliver(ev);
 }
 
 // Only an interrupt can end this HLT (hvsim has no NMI, SMI or INIT), and not one pending
@@ -254,7 +260,7 @@ RunOutcome Vm::run(uint64_t until_ns) {
       return out;
     }
     timers_.fire_due(now_ns());
-    try_inject_interrupt();
+    const Held held = try_inject_interrupt();
     if (triple_faulted_) continue;
     // The CPU sees a stop request only when it runs a block: not while halted, nor when an
     // engine takes every stop before the guest runs anything.
@@ -279,8 +285,13 @@ RunOutcome Vm::run(uint64_t until_ns) {
       idle_ns_ += std::min(timers_.next_deadline(), until_ns) - now_ns();
       continue;
     }
+    // An interrupt that IF holds back is taken as soon as the guest sets IF (STI, POPF,
+    // IRETQ, SYSRET), not at the next stop: the CPU stops there. One the shadow of STI or MOV
+    // SS holds back is taken after one more instruction.
+    cpu_->set_interrupt_window_stop(held == Held::ByIf);
     uint64_t budget = until_ns - now_ns();
     if (!timers_.empty()) budget = std::min(budget, timers_.next_deadline() - now_ns());
+    if (held == Held::ByShadow) budget = 1;
     if (config_.max_instructions) {
       uint64_t retired = cpu_->instructions_retired();
       if (retired >= config_.max_instructions) {
@@ -291,9 +302,21 @@ RunOutcome Vm::run(uint64_t until_ns) {
     }
     if (budget == 0) budget = 1;
     engine_->before_run(*this);
+    const uint64_t retired_at_start = cpu_->instructions_retired();
     StopReason stop = cpu_->run(budget);
+    const uint64_t retired_at_stop = cpu_->instructions_retired(), exceptions = counters_.exceptions_delivered;
     emulated_since_run_ = stop.kind == StopKind::TrapPoint;
     if (!handle_stop(stop, out)) return out;
+    if (retired_at_stop == cpu_->instructions_retired() && exceptions == counters_.exceptions_delivered) {
+      // A trapped instruction the VMM let the CPU execute (pass_trap_once) has not run yet:
+      // the boundary it stands at is still in a shadow, unlike one emulated or faulted.
+      emulated_since_run_ = false;
+      // The same holds for the one instruction a shadow covers when nothing ran before the
+      // stop, though the CPU may have ended its shadow (a bt callout is a HLT it executes).
+      if (held == Held::ByShadow && stop.kind == StopKind::TrapPoint && retired_at_stop == retired_at_start) {
+        cpu_->begin_interrupt_shadow();
+      }
+    }
   }
 }
 
@@ -304,6 +327,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
   switch (stop.kind) {
     case StopKind::BudgetExhausted:
     case StopKind::MemorySync:
+    case StopKind::InterruptWindow:  // the loop delivers what waited
       return true;
     case StopKind::StopRequested:
       if (exit_requested_) return true;

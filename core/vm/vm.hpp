@@ -142,7 +142,10 @@ class Vm : public Platform {
   void append_log(const char* kind, LogRecord r);
   bool handle_stop(const StopReason& stop, RunOutcome& out);
   bool handle_trap(const StopReason& stop, RunOutcome& out);
-  void try_inject_interrupt();
+  // What keeps the interrupt the controller offers (one its priority lets through) from
+  // being delivered now.
+  enum class Held : uint8_t { Nothing, ByIf, ByShadow };
+  Held try_inject_interrupt();
   bool halt_can_end() const;
 
   VmConfig config_;
