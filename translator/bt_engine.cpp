@@ -452,9 +452,12 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   cpu.set_rip(c.guest_rip);
   if (!insn) return undecodable(vm, c);
   ++counters_.sensitive_emulated;
-  if (auto kind = classify_trap(*insn); kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
+  const auto kind = classify_trap(*insn);
+  if (kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
     return NativeHardware::execute_instruction(vm, *kind, *insn, out);
   }
+  // The trampoline runs it on the CPU, which checks less than a processor (reserved CR bits).
+  if (kind && NativeHardware::fault_before_cpu(vm, *kind, *insn)) return true;
   auto t = trampoline(vm, *insn, c.resume_tc);
   if (!t) {
     out.end = RunEnd::HostError;

@@ -2,8 +2,8 @@
 ; can take it (SDM Vol. 3A 6.8.3, 7.8.6), not at some later timer deadline:
 ;   - STI: after the one instruction in STI's shadow;
 ;   - POPFQ and IRETQ that set IF: right after them (no shadow);
-;   - STI followed by an instruction hvsim may stop before but lets the CPU execute (MOV to
-;     CR3 and CPUID under vtx): still after that instruction, not before it;
+;   - STI followed by an instruction hvsim stops before but lets the CPU execute (MOV to CR3
+;     under every engine, CPUID under vtx): still after that instruction, not before it;
 ;   - MOV to CR8 lowering the TPR below a pending interrupt's class, IF = 1: right after it;
 ;   - STI; HLT: HLT runs in the shadow, then the pending interrupt wakes it at once;
 ;   - two interrupts waiting: the second is taken where the first one's IRETQ returns to
@@ -89,7 +89,7 @@ start:
         PAD
         TOOK 3, .iret_taken, "IRETQ"
 
-        ; STI; MOV CR3 (vtx-2006 stops before MOV to CR3 and lets the CPU execute it)
+        ; STI; MOV CR3 (hvsim stops before MOV to CR and lets the CPU execute it)
         ARM
         mov rax, cr3
         sti
