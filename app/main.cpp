@@ -114,6 +114,8 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
     std::printf("hvsim: triple fault: the guest could not deliver a double fault\n");
   } else if (out.end == RunEnd::HostError) {
     std::fprintf(stderr, "hvsim: host error: %s\n", out.detail.c_str());
+  } else if (out.end == RunEnd::HaltedForever && !out.detail.empty()) {
+    std::fprintf(stderr, "hvsim: halted forever: %s\n", out.detail.c_str());
   } else if (out.end == RunEnd::ExceptionStorm) {
     std::fprintf(stderr, "hvsim: exception storm: %s (a handler that faults on its own first instruction?)\n",
                  out.detail.c_str());

@@ -22,11 +22,14 @@ void IntervalTimer::write(uint16_t offset, unsigned size, uint32_t value) {
 
 void IntervalTimer::arm(uint64_t deadline) {
   armed_ = true;
-  timer_ = platform_.arm_timer(deadline, [this, deadline] {
-    ++expiries_;
-    platform_.raise_interrupt(vector_);
-    arm(deadline + period_);
-  });
+  timer_ = platform_.arm_timer(
+      deadline,
+      [this, deadline] {
+        ++expiries_;
+        platform_.raise_interrupt(vector_);
+        arm(deadline + period_);
+      },
+      [this] { return int{vector_}; });
 }
 
 }  // namespace hvsim

@@ -31,6 +31,10 @@ void LocalApic::raise(uint8_t vector) {
   set(irr_, vector);
 }
 
+bool LocalApic::would_deliver(uint8_t vector, uint8_t tpr_class) const {
+  return vector >= 16 && (svr_ & apic_bits::SVR_ENABLE) && (vector >> 4) > (ppr(tpr_class) >> 4);
+}
+
 int LocalApic::deliverable(uint8_t tpr_class) const {
   int v = highest(irr_);
   if (v < 0 || (static_cast<uint32_t>(v) >> 4) <= (ppr(tpr_class) >> 4)) return -1;
@@ -59,7 +63,12 @@ void LocalApic::start_timer() {
   timer_deadline_ = platform_.now_ns() + uint64_t{timer_initial_} * divide();
   timer_running_ = true;
   uint64_t deadline = timer_deadline_;
-  timer_id_ = platform_.arm_timer(deadline, [this, deadline] { on_timer(deadline); });
+  timer_id_ = platform_.arm_timer(deadline, [this, deadline] { on_timer(deadline); }, [this] { return timer_vector(); });
+}
+
+int LocalApic::timer_vector() const {
+  if (lvt_timer_ & apic_bits::LVT_MASKED) return -1;
+  return static_cast<int>(lvt_timer_ & 0xff);
 }
 
 void LocalApic::on_timer(uint64_t deadline) {
@@ -70,7 +79,7 @@ void LocalApic::on_timer(uint64_t deadline) {
     timer_deadline_ = deadline + uint64_t{timer_initial_} * divide();
     timer_running_ = true;
     uint64_t next = timer_deadline_;
-    timer_id_ = platform_.arm_timer(next, [this, next] { on_timer(next); });
+    timer_id_ = platform_.arm_timer(next, [this, next] { on_timer(next); }, [this] { return timer_vector(); });
   }
 }
 

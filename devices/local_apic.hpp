@@ -36,6 +36,7 @@ class LocalApic : public MmioHandler, public InterruptController {
   // InterruptController
   void raise(uint8_t vector) override;
   int deliverable(uint8_t task_priority_class) const override;
+  bool would_deliver(uint8_t vector, uint8_t task_priority_class) const override;
   void acknowledge(uint8_t vector) override;
   uint64_t accepted() const override { return accepted_; }
 
@@ -51,6 +52,7 @@ class LocalApic : public MmioHandler, public InterruptController {
   void start_timer();
   void stop_timer();
   void on_timer(uint64_t deadline);
+  int timer_vector() const;  // what an expiry raises now (-1: the LVT entry is masked)
   uint32_t current_count() const;
 
   using Bits256 = std::array<uint32_t, 8>;

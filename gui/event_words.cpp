@@ -89,7 +89,7 @@ std::string event_in_words(const std::string& kind, const std::string& details) 
   }
   if (kind == "triple_fault") return "A fault while delivering a double fault: a real machine resets here.";
   if (kind == "exception_storm") return "Exceptions in a row without any instruction retiring: the run was ended.";
-  if (kind == "halt_forever") return "HLT with interrupts disabled and no timer: the guest can never wake up.";
+  if (kind == "halt_forever") return "HLT that nothing can end: interrupts disabled (IF = 0), or every interrupt that can still arrive held back by the TPR. The guest can never wake up.";
   return kind + (details.empty() ? "" : ": " + details);
 }
 

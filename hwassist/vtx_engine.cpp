@@ -71,10 +71,13 @@ void VtxEngine::arm_preemption_timer(Vm& vm) {
   if (!(vmcs_.pin() & pin::PREEMPTION_TIMER)) return;
   const uint64_t ticks = vmcs_.get(Field::VMX_PREEMPTION_TIMER_VALUE);
   const uint64_t deadline = vm.now_ns() + ((ticks ? ticks : 1) << kPreemptionTimerRate);
-  vm.arm_timer(deadline, [this, &vm] {
-    exit(vm, ExitReason::PreemptionTimer);
-    arm_preemption_timer(vm);
-  });
+  vm.arm_timer(
+      deadline,
+      [this, &vm] {
+        exit(vm, ExitReason::PreemptionTimer);
+        arm_preemption_timer(vm);
+      },
+      [] { return TimerQueue::kRaisesNothing; });  // an exit, never a guest interrupt
 }
 
 TrapSet VtxEngine::trap_policy() const {
@@ -152,8 +155,11 @@ bool VtxEngine::cr_access(Vm& vm, const Instruction& insn, bool to_cr) {
         if (vmcs_.get(static_cast<Field>(static_cast<uint32_t>(Field::CR3_TARGET_VALUE0) + 2 * i)) == value) exits = false;
       }
     }
-    if (exits && cr == 0) vmcs_.set(Field::CR0_READ_SHADOW, value);  // the handler updates the guest's view
-    if (exits && cr == 4) vmcs_.set(Field::CR4_READ_SHADOW, value);
+    // The handler updates the guest's view, unless the value is one it answers with #GP
+    // (the hardware model raises it after the exit, as KVM injects it).
+    const bool accepted = !NativeHardware::cr_write_faults(vm, cr, value);
+    if (exits && accepted && cr == 0) vmcs_.set(Field::CR0_READ_SHADOW, value);
+    if (exits && accepted && cr == 4) vmcs_.set(Field::CR4_READ_SHADOW, value);
   } else {
     exits = cr == 3 && (p & proc::CR3_STORE_EXITING);
   }

@@ -183,6 +183,18 @@ Result<uint64_t> BtEngine::enter(Vm& vm, uint64_t guest_rip) {
 // A sensitive instruction the hardware model does not emulate runs once, unmodified, on the
 // virtual CPU: copied into the TC (a RIP-relative operand re-encoded) and followed by a HLT
 // that brings the vCPU back to the engine.
+namespace {
+// STI, and loads of SS, hold interrupts until after the next instruction (SDM Vol. 3A 6.8.3).
+bool sets_interrupt_shadow(const Instruction& insn) {
+  switch (insn.mnemonic()) {
+    case ZYDIS_MNEMONIC_STI: return true;
+    case ZYDIS_MNEMONIC_POP: return insn.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER && insn.operands[0].reg.value == ZYDIS_REGISTER_SS;
+    case ZYDIS_MNEMONIC_MOV: return insn.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER && insn.operands[0].reg.value == ZYDIS_REGISTER_SS;
+    default: return false;
+  }
+}
+}  // namespace
+
 Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn, uint64_t resume_tc) {
   if (auto it = trampoline_for_.find(insn.address); it != trampoline_for_.end()) return it->second;
   const unsigned len = insn.length();
@@ -213,7 +225,7 @@ Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn, uint64_t 
   } else {
     host(*at + len)[0] = kCalloutOpcode;
   }
-  Trampoline t{*at, *at + len, insn.address, insn.next()};
+  Trampoline t{*at, *at + len, insn.address, insn.next(), sets_interrupt_shadow(insn)};
   uncounted_.insert(t.return_tc);
   trampolines_.emplace(*at, t);
   trampoline_for_[insn.address] = *at;
@@ -358,8 +370,26 @@ bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
     if (vm.mmu().take_trapped_write()) return traced_write_fault(vm);
   }
   if (stop.kind == StopKind::TrapPoint && w.contains(cpu.rip())) return false;  // a callout
+  // IF became 1 in a trampoline (STI, POPF): the VM delivers what waited, then the guest
+  // goes on after the instruction, as after the return HLT.
+  if (stop.kind == StopKind::InterruptWindow && trampoline_returned(vm, cpu.rip())) return false;
   if (w.contains(cpu.rip())) detranslate(vm, cpu.rip());
   return false;
+}
+
+bool BtEngine::trampoline_returned(Vm& vm, uint64_t tc) {
+  if (trampolines_.empty()) return false;
+  auto t = trampolines_.upper_bound(tc);
+  if (t == trampolines_.begin() || (--t)->second.return_tc != tc) return false;
+  UnicornCpu& cpu = vm.cpu();
+  cpu.set_rip(t->second.next_guest_rip);
+  // After STI the next guest instruction still runs first; the return HLT, if it ran, ended
+  // the CPU's shadow.
+  vm.keep_interrupt_shadow();
+  if (t->second.shadow) cpu.begin_interrupt_shadow();
+  after_callout_ = true;
+  resume_hint_ = trampoline_resume_;
+  return true;
 }
 
 void BtEngine::before_run(Vm& vm) {
@@ -451,9 +481,12 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   cpu.set_rip(c.guest_rip);
   if (!insn) return undecodable(vm, c);
   ++counters_.sensitive_emulated;
-  if (auto kind = classify_trap(*insn); kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
+  const auto kind = classify_trap(*insn);
+  if (kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
     return NativeHardware::execute_instruction(vm, *kind, *insn, out);
   }
+  // The trampoline runs it on the CPU, which checks less than a processor (reserved CR bits).
+  if (kind && NativeHardware::fault_before_cpu(vm, *kind, *insn)) return true;
   auto t = trampoline(vm, *insn, c.resume_tc);
   if (!t) {
     out.end = RunEnd::HostError;
@@ -533,16 +566,9 @@ bool BtEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
     }
     return NativeHardware::execute(vm, stop, out);
   }
-  if (auto it = trampolines_.find(rip); it == trampolines_.end() && !trampolines_.empty()) {
-    auto t = trampolines_.upper_bound(rip);
-    if (t != trampolines_.begin() && (--t)->second.return_tc == rip) {
-      cpu.set_rip(t->second.next_guest_rip);  // the instruction ran: back to the cache
-      vm.keep_interrupt_shadow();  // after STI, the next guest instruction still runs first
-      after_callout_ = true;
-      resume_hint_ = trampoline_resume_;
-      return true;
-    }
-  } else if (it != trampolines_.end()) {
+  if (auto it = trampolines_.find(rip); it == trampolines_.end()) {
+    if (trampoline_returned(vm, rip)) return true;  // the instruction ran: back to the cache
+  } else {
     // A trap point inside the trampoline (INVLPG under shadow paging): the hardware model.
     return NativeHardware::execute(vm, stop, out);
   }

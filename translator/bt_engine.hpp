@@ -103,6 +103,9 @@ class BtEngine : public Engine {
     uint64_t tc = 0;          // the copied instruction
     uint64_t return_tc = 0;   // its HLT, or its jump back into the fragment
     uint64_t guest_rip = 0, next_guest_rip = 0;
+    // The instruction (STI, MOV SS, POP SS) holds interrupts for one more instruction, but
+    // the return HLT ends that shadow on the CPU: the engine gives it back.
+    bool shadow = false;
   };
   explicit BtEngine(Vm& vm);
   // The TC address of guest_rip's translation, translating it first if needed.
@@ -119,6 +122,8 @@ class BtEngine : public Engine {
   void chain(Vm& vm, const Callout& c, uint64_t target_tc);
   // The guest RIP (and RSP correction) a stop at TC address `tc` stands for.
   bool detranslate(Vm& vm, uint64_t tc);
+  // A stop at a trampoline's return (its instruction ran): back to the cache after it.
+  bool trampoline_returned(Vm& vm, uint64_t tc);
   void apply_virtual_if(Vm& vm);
   // Adaptive binary translation (translator/adaptive.cpp).
   static constexpr uint32_t kAdaptAfterFaults = 4;     // traced-write faults before retranslating

@@ -55,7 +55,7 @@ namespace cr4 {
 constexpr uint64_t VME = 1ull << 0, PVI = 1ull << 1, TSD = 1ull << 2, DE = 1ull << 3,
                    PSE = 1ull << 4, PAE = 1ull << 5, MCE = 1ull << 6, PGE = 1ull << 7,
                    PCE = 1ull << 8, OSFXSR = 1ull << 9, OSXMMEXCPT = 1ull << 10,
-                   UMIP = 1ull << 11, VMXE = 1ull << 13, FSGSBASE = 1ull << 16,
+                   UMIP = 1ull << 11, LA57 = 1ull << 12, VMXE = 1ull << 13, FSGSBASE = 1ull << 16,
                    PCIDE = 1ull << 17, OSXSAVE = 1ull << 18, SMEP = 1ull << 20,
                    SMAP = 1ull << 21;
 }

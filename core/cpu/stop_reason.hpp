@@ -15,6 +15,7 @@ enum class StopKind : uint8_t {
   BudgetExhausted, // instruction budget reached at a block boundary
   StopRequested,   // request_stop() from the VMM or another thread
   MemorySync,      // the MMU asked to look at memory at the next block boundary (FillResult)
+  InterruptWindow, // RFLAGS.IF became 1 while the VMM watched for it, at a block boundary
   TripleFault,     // the CPU gave up (never a host crash)
   HostError,       // the substrate failed (unbacked physical address, internal error)
 };

@@ -76,7 +76,7 @@ struct SiteInfo {
   unsigned length = 0;            // bytes on the first page
 };
 
-enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan, MemorySync };
+enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan, MemorySync, InterruptWindow };
 
 }  // namespace
 
@@ -89,10 +89,13 @@ struct UnicornCpu::Impl {
 
   // Run state.
   uint64_t retired = 0;
-  // One comparison per block covers both the budget and stop requests: request_stop()
-  // drops the limit to zero from any thread.
+  // One comparison per block covers the budget, stop requests and the interrupt-window
+  // watch: request_stop() drops the limit to zero from any thread, and so does the watch,
+  // which sends every block to the slow path. budget_end is where the budget really ends.
   std::atomic<uint64_t> limit{0};
+  uint64_t budget_end = 0;
   std::atomic<bool> stop_requested{false};
+  bool window_stop = false;  // UnicornCpu::set_interrupt_window_stop
   bool sync_requested = false;  // a fill asked for a MemorySync stop
   Cause cause = Cause::None;
   // Where a stop we asked for took effect. Unicorn does not write RIP back when a block-hook
@@ -437,12 +440,29 @@ struct UnicornCpu::Impl {
 
   [[gnu::noinline]] static void block_slow_path(uc_engine* uc, uint64_t pc, uint32_t size, Impl* s) {
     if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
-      s->cause = s->sync_requested           ? Cause::MemorySync
-                 : s->stop_requested.load() ? Cause::StopRequested
-                                            : Cause::Budget;
-      s->stop_pc = pc;
-      uc_emu_stop(uc);
-      return;
+      if (!s->window_stop || s->retired >= s->budget_end || s->sync_requested || s->stop_requested.load()) {
+        s->cause = s->sync_requested           ? Cause::MemorySync
+                   : s->stop_requested.load() ? Cause::StopRequested
+                                              : Cause::Budget;
+        s->stop_pc = pc;
+        uc_emu_stop(uc);
+        return;
+      }
+      // Only the interrupt-window watch sent this block here.
+      uint64_t flags = 0;
+      uc_reg_read(uc, UC_X86_REG_EFLAGS, &flags);
+      if (flags & rflags::IF) {
+        s->cause = Cause::InterruptWindow;
+        s->stop_pc = pc;
+        uc_emu_stop(uc);
+        return;
+      }
+      const FrontEntry& f = s->front_table[(pc >> 2) & (kFrontCacheSize - 1)];
+      if (f.pc == pc && f.size == size) {  // what the fast path does
+        s->current = f.block;
+        s->retired += f.icount;
+        return;
+      }
     }
     // QEMU restarts a block in the middle when the block rewrote its own bytes: the previous
     // block was abandoned there, not completed (a block that ends without a branch cannot
@@ -613,6 +633,7 @@ const char* stop_kind_name(StopKind k) {
     case StopKind::BudgetExhausted: return "budget exhausted";
     case StopKind::StopRequested: return "stop requested";
     case StopKind::MemorySync: return "memory sync";
+    case StopKind::InterruptWindow: return "interrupt window";
     case StopKind::TripleFault: return "triple fault";
     case StopKind::HostError: return "host error";
   }
@@ -712,7 +733,8 @@ Result<void> UnicornCpu::map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& h
 StopReason UnicornCpu::run(uint64_t budget) {
   Impl& s = *impl_;
   if (budget == 0) budget = 1;  // always make progress
-  s.limit = budget > UINT64_MAX - s.retired ? UINT64_MAX : s.retired + budget;
+  s.budget_end = budget > UINT64_MAX - s.retired ? UINT64_MAX : s.retired + budget;
+  s.limit = s.window_stop ? 0 : s.budget_end;
   if (s.stop_requested) s.limit = 0;
   s.sync_requested = false;  // the VMM synced memory at the stop before this run
   StopReason r;
@@ -727,7 +749,7 @@ StopReason UnicornCpu::run(uint64_t budget) {
     const uint64_t until = until_for(start);
     uc_err err = uc_emu_start(s.uc, start, until, 0, 0);
     if (s.cause == Cause::Budget || s.cause == Cause::StopRequested || s.cause == Cause::Rescan ||
-        s.cause == Cause::TrapPoint || s.cause == Cause::MemorySync) {
+        s.cause == Cause::TrapPoint || s.cause == Cause::MemorySync || s.cause == Cause::InterruptWindow) {
       uc_reg_write(s.uc, UC_X86_REG_RIP, &s.stop_pc);
     }
     r.rip = s.reg(UC_X86_REG_RIP);
@@ -755,6 +777,7 @@ StopReason UnicornCpu::run(uint64_t budget) {
         s.stop_requested = false;
         r.kind = StopKind::StopRequested;
         break;
+      case Cause::InterruptWindow: r.kind = StopKind::InterruptWindow; break;
       case Cause::TrapPoint:
         ++s.counters.trap_points_hit;
         s.uncharge_unretired(r.rip);
@@ -807,6 +830,8 @@ void UnicornCpu::request_stop() {
   impl_->stop_requested = true;
   impl_->limit = 0;
 }
+bool UnicornCpu::take_stop_request() { return impl_->stop_requested.exchange(false); }
+void UnicornCpu::set_interrupt_window_stop(bool on) { impl_->window_stop = on; }
 
 void UnicornCpu::set_trap_policy(const TrapSet& kinds) {
   if (kinds == impl_->policy) return;
@@ -953,6 +978,13 @@ bool UnicornCpu::interrupt_shadow() const {
 void UnicornCpu::end_interrupt_shadow() {
   uint32_t hf = impl_->ctx_get<uint32_t>(impl_->in.hflags);
   if (hf & qemu_hflags::kInhibitIrq) impl_->ctx_put<uint32_t>(impl_->in.hflags, hf & ~qemu_hflags::kInhibitIrq);
+}
+
+void UnicornCpu::begin_interrupt_shadow() {
+  // QEMU translates a block that starts with this flag set as that one instruction, then
+  // clears the flag: the shadow lasts exactly one instruction, as STI's does.
+  uint32_t hf = impl_->ctx_get<uint32_t>(impl_->in.hflags);
+  if (!(hf & qemu_hflags::kInhibitIrq)) impl_->ctx_put<uint32_t>(impl_->in.hflags, hf | qemu_hflags::kInhibitIrq);
 }
 
 SegmentState UnicornCpu::segment(Seg s) const {

@@ -54,6 +54,15 @@ class UnicornCpu {
   // Stops at the first block boundary at which `budget` instructions have retired.
   StopReason run(uint64_t budget);
   void request_stop();  // thread-safe
+  // True once if request_stop() was called since the last stop it caused: for a VMM that
+  // does not run the CPU (a halted vCPU) but must still honour it.
+  bool take_stop_request();
+  // While on, run() also stops (StopKind::InterruptWindow) at the first block boundary at
+  // which RFLAGS.IF is 1: an interrupt waits for the guest to enable interrupts. Every
+  // instruction that can set IF (STI, POPF, IRETQ, SYSRET) ends its block in the substrate,
+  // so the stop comes right after it; after STI the CPU still holds its shadow there.
+  // Costs a flags read per block while on, nothing while off.
+  void set_interrupt_window_stop(bool on);
 
   // Trap points.
   void set_trap_policy(const TrapSet& kinds);
@@ -98,6 +107,9 @@ class UnicornCpu {
   bool interrupt_shadow() const;
   // The VMM emulated the instruction after STI / MOV SS: the shadow is over.
   void end_interrupt_shadow();
+  // The VMM executed STI (or MOV SS) on the guest's behalf somewhere the CPU's own shadow
+  // did not survive (a binary translator's trampoline): interrupts wait one more instruction.
+  void begin_interrupt_shadow();
   SegmentState segment(Seg s) const;
   void set_segment(Seg s, const SegmentState& st);  // hidden part included; CS sets the CPL
   DescriptorTableRegister gdtr() const;

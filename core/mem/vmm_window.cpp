@@ -1,5 +1,7 @@
 #include "core/mem/vmm_window.hpp"
 
+#include "core/mem/page_walker.hpp"
+
 namespace hvsim {
 
 FillResult VmmWindowTranslator::fill(const FillRequest& req) {
@@ -25,7 +27,9 @@ FillResult VmmWindowTranslator::fill(const FillRequest& req) {
     r.exec = !data;
     return r;
   }
-  if (window_.guard_kernel_fetch && req.cpl == 0 && req.access == Access::Fetch) {
+  // A fetch from a non-canonical address is the guest's #GP (the inner MMU says so), not a
+  // kernel entry: the engine could never translate code there, and would try forever.
+  if (window_.guard_kernel_fetch && req.cpl == 0 && req.access == Access::Fetch && is_canonical(req.page_va)) {
     ++guarded_;
     FillResult r;
     r.pf_error_code = 16;  // never delivered: the engine takes this stop

@@ -15,9 +15,16 @@ class TimerQueue {
  public:
   using Callback = std::function<void()>;
   using Id = uint64_t;
-  Id arm(uint64_t deadline_ns, Callback cb) {
+  // What a timer will do to the CPU when it fires, asked as things stand when asked: the
+  // interrupt vector it will raise, or kRaisesNothing. A halted vCPU needs it to tell a timer
+  // that can wake it from one it can never take (docs/architecture.md). A timer armed without
+  // one may raise anything.
+  using Raises = std::function<int()>;
+  static constexpr int kRaisesNothing = -1;
+
+  Id arm(uint64_t deadline_ns, Callback cb, Raises raises = {}) {
     Id id = next_id_++;
-    timers_.emplace(std::make_pair(deadline_ns, id), std::move(cb));
+    timers_.emplace(std::make_pair(deadline_ns, id), Timer{std::move(cb), std::move(raises)});
     return id;
   }
   void cancel(Id id) {
@@ -33,14 +40,29 @@ class TimerQueue {
   // Runs every timer due at `now` (callbacks may arm new ones).
   void fire_due(uint64_t now) {
     while (!timers_.empty() && timers_.begin()->first.first <= now) {
-      auto cb = std::move(timers_.begin()->second);
+      auto cb = std::move(timers_.begin()->second.cb);
       timers_.erase(timers_.begin());
       cb();
     }
   }
+  // Whether some armed timer may raise a vector for which `takes(vector)` holds (a timer that
+  // does not say what it raises may).
+  template <typename Pred>
+  bool any_may_raise(Pred&& takes) const {
+    for (const auto& [key, t] : timers_) {
+      if (!t.raises) return true;
+      const int v = t.raises();
+      if (v != kRaisesNothing && takes(v)) return true;
+    }
+    return false;
+  }
 
  private:
-  std::map<std::pair<uint64_t, Id>, Callback> timers_;
+  struct Timer {
+    Callback cb;
+    Raises raises;
+  };
+  std::map<std::pair<uint64_t, Id>, Timer> timers_;
   Id next_id_ = 1;
 };
 

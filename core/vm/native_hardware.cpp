@@ -1,6 +1,7 @@
 #include "core/vm/native_hardware.hpp"
 
 #include "core/cpu/fault_address.hpp"
+#include "core/mem/page_walker.hpp"
 
 namespace hvsim {
 namespace {
@@ -23,6 +24,15 @@ bool msr_needs_canonical(uint32_t index) {
          index == msr::IA32_SYSENTER_ESP || index == msr::IA32_SYSENTER_EIP;
 }
 constexpr uint64_t kApicBaseDefault = 0xfee00000ull | (1u << 11) | (1u << 8);  // enabled, BSP
+
+// CR4 bits a MOV to CR4 may set: the features the CPUID of Unicorn's default CPU model
+// reports (TSC, DE, PSE, PAE, MCE, PGE, FXSR, SSE; PCE needs none), and SMEP, which hvsim's
+// MMU enforces and Unicorn keeps although that CPUID does not report it. Every other bit is
+// reserved or belongs to a feature this CPU lacks (VME, UMIP, LA57, VMX, SMX, FSGSBASE,
+// PCID, XSAVE, SMAP, PKE, ...): setting it is #GP(0) (SDM Vol. 3A 2.5; KVM decides from the
+// guest's CPUID the same way). Unicorn itself keeps some of them and drops others silently.
+constexpr uint64_t kCr4Writable = cr4::TSD | cr4::DE | cr4::PSE | cr4::PAE | cr4::MCE | cr4::PGE | cr4::PCE |
+                                  cr4::OSFXSR | cr4::OSXMMEXCPT | cr4::SMEP;
 
 void write_register(UnicornCpu& cpu, ZydisRegister reg, uint64_t value) {
   ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
@@ -289,8 +299,47 @@ TrapSet NativeHardware::trap_policy() {
   return TrapSet{TrapKind::Rdtsc,   TrapKind::Rdtscp,   TrapKind::Rdmsr,     TrapKind::Wrmsr,
                  TrapKind::In,      TrapKind::Out,      TrapKind::Ins,       TrapKind::Outs,
                  TrapKind::Syscall, TrapKind::Hlt,      TrapKind::IntN,      TrapKind::Int3,
-                 TrapKind::Int1,    TrapKind::MovToCr8, TrapKind::MovFromCr8, TrapKind::Rdrand,
-                 TrapKind::Rdseed};
+                 TrapKind::Int1,    TrapKind::MovToCr,  TrapKind::MovToCr8, TrapKind::MovFromCr8,
+                 TrapKind::Rdrand,  TrapKind::Rdseed};
+}
+
+// SDM Vol. 2B, MOV to/from Control Registers, and Vol. 3A 2.5: the #GP(0) conditions of a
+// write at CPL 0 (CR8's are MOV to CR8's own, in the emulation above).
+bool NativeHardware::cr_write_faults(Vm& vm, unsigned cr, uint64_t value) {
+  UnicornCpu& cpu = vm.cpu();
+  const bool ia32e = cpu.msr(msr::IA32_EFER) & efer::LMA;
+  const bool mode64 = ia32e && cpu.segment(Seg::Cs).long_mode();
+  switch (cr) {
+    case 0:
+      if (value >> 32) return true;                                   // bits 63:32 reserved
+      if ((value & cr0::PG) && !(value & cr0::PE)) return true;       // invalid combinations
+      if ((value & cr0::NW) && !(value & cr0::CD)) return true;
+      return mode64 && !(value & cr0::PG);                            // 64-bit mode keeps paging
+    case 3:
+      // IA-32e paging without PCIDE: bits 63:MAXPHYADDR are reserved.
+      return ia32e && (value >> kMaxPhysAddrBits) != 0;
+    case 4:
+      if (value & ~kCr4Writable) return true;
+      return ia32e && !(value & cr4::PAE);                            // leaving IA-32e mode
+    default:
+      return false;  // CR2 takes any value; the CPU raises #UD for CR1, CR5-CR7, CR9-CR15
+  }
+}
+
+bool NativeHardware::fault_before_cpu(Vm& vm, TrapKind kind, const Instruction& insn) {
+  if (kind != TrapKind::MovToCr) return false;
+  UnicornCpu& cpu = vm.cpu();
+  const auto& cr_op = insn.operands[0];
+  const auto& src = insn.operands[1];
+  if (cr_op.type != ZYDIS_OPERAND_TYPE_REGISTER || src.type != ZYDIS_OPERAND_TYPE_REGISTER) return false;
+  if (cpu.cpl() != 0) {
+    vm.raise_exception(vec::GP, 0);
+    return true;
+  }
+  const auto cr = static_cast<unsigned>(cr_op.reg.value - ZYDIS_REGISTER_CR0);
+  if (!cr_write_faults(vm, cr, register_value(cpu, src.reg.value, insn.next()))) return false;
+  vm.raise_exception(vec::GP, 0);
+  return true;
 }
 
 bool NativeHardware::execute(Vm& vm, const StopReason& stop, RunOutcome& out) {
@@ -337,6 +386,7 @@ bool NativeHardware::execute_instruction(Vm& vm, TrapKind kind, const Instructio
     case TrapKind::Rdseed: return e.random(insn->operands[0].reg.value);
     default:
       --vm.mutable_counters().instructions_emulated;
+      if (fault_before_cpu(vm, kind, *insn)) return true;
       cpu.pass_trap_once();  // not ours to emulate: the CPU executes it
       return true;
   }

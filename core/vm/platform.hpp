@@ -20,7 +20,10 @@ class Platform {
  public:
   virtual ~Platform() = default;
   virtual uint64_t now_ns() const = 0;
-  virtual uint64_t arm_timer(uint64_t deadline_ns, std::function<void()> cb) = 0;
+  // `raises` tells what the callback will raise as things stand when asked (the vector, or
+  // -1 for nothing): a halted vCPU whose every interrupt is masked learns from it whether
+  // anything can still wake it (TimerQueue::Raises).
+  virtual uint64_t arm_timer(uint64_t deadline_ns, std::function<void()> cb, std::function<int()> raises) = 0;
   virtual void cancel_timer(uint64_t id) = 0;
   virtual void raise_interrupt(uint8_t vector) = 0;
   virtual void request_exit(int status) = 0;
@@ -38,6 +41,9 @@ class InterruptController {
   virtual void raise(uint8_t vector) = 0;
   // The vector the CPU should take now, given its task-priority class (CR8), or -1.
   virtual int deliverable(uint8_t task_priority_class) const = 0;
+  // Whether `vector`, raised now, could be delivered at this task-priority class (not held
+  // back by the TPR, by a vector in service, or dropped by a disabled controller).
+  virtual bool would_deliver(uint8_t vector, uint8_t task_priority_class) const = 0;
   // The CPU took `vector` (it is now in service).
   virtual void acknowledge(uint8_t vector) = 0;
   // Interrupts accepted so far (a vector already pending is not counted again): the VM tells
@@ -64,6 +70,9 @@ class PendingVectors : public InterruptController {
       }
     }
     return -1;
+  }
+  bool would_deliver(uint8_t vector, uint8_t tpr_class) const override {
+    return vector >= 32 && (vector >> 4) > tpr_class;
   }
   void acknowledge(uint8_t vector) override { pending_[vector / 64] &= ~(1ull << (vector % 64)); }
 

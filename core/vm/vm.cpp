@@ -12,7 +12,7 @@ const char* run_end_name(RunEnd e) {
   switch (e) {
     case RunEnd::Exited: return "exited";
     case RunEnd::TripleFault: return "triple fault";
-    case RunEnd::HaltedForever: return "halted with interrupts disabled";
+    case RunEnd::HaltedForever: return "halted forever";
     case RunEnd::BudgetExhausted: return "instruction budget exhausted";
     case RunEnd::Stopped: return "stopped";
     case RunEnd::HostError: return "host error";
@@ -127,7 +127,9 @@ Result<void> Vm::map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler) {
 }
 
 uint64_t Vm::now_ns() const { return cpu_->instructions_retired() + idle_ns_; }
-uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb) { return timers_.arm(deadline_ns, std::move(cb)); }
+uint64_t Vm::arm_timer(uint64_t deadline_ns, std::function<void()> cb, std::function<int()> raises) {
+  return timers_.arm(deadline_ns, std::move(cb), std::move(raises));
+}
 void Vm::cancel_timer(uint64_t id) { timers_.cancel(id); }
 void Vm::raise_interrupt(uint8_t vector) {
   if (vector < 32) return;  // vectors 0-31 are exceptions; an interrupt controller never sends them
@@ -190,32 +192,50 @@ uint64_t Vm::next_random() {
   return s * 0x2545f4914f6cdd1dull;
 }
 
-void Vm::try_inject_interrupt() {
+Vm::Held Vm::try_inject_interrupt() {
   if (irq_->accepted() != interrupts_seen_) {  // new interrupts arrived while the guest ran
     int pending = irq_->deliverable(0);
     for (; interrupts_seen_ < irq_->accepted(); ++interrupts_seen_) {
       engine_->interrupt_raised(*this, static_cast<uint8_t>(pending < 0 ? 0 : pending));
     }
   }
-  int v = irq_->deliverable(static_cast<uint8_t>(cpu_->cr(8)));
-  linear_->invalidate_control();
-  if (v < 0 || !(cpu_->rflags() & rflags::IF)) return;
-  if (cpu_->interrupt_shadow()) {
-    // Unicorn clears the shadow when it executes the next instruction; when the VMM emulated
-    // that instruction (STI; HLT), or the CPU is halted, it is over.
-    if (!emulated_since_run_ && !halted_) return;
-    cpu_->end_interrupt_shadow();
+  // Delivery ends at the handler's first instruction, a boundary at which the next waiting
+  // interrupt is recognized too: at once through a trap gate (IF stays 1), when the handler
+  // sets IF through an interrupt gate.
+  for (;;) {
+    int v = irq_->deliverable(static_cast<uint8_t>(cpu_->cr(8)));
+    linear_->invalidate_control();
+    if (v < 0) return Held::Nothing;
+    if (!(cpu_->rflags() & rflags::IF)) return Held::ByIf;
+    if (cpu_->interrupt_shadow()) {
+      // Unicorn clears the shadow when it executes the next instruction; when the VMM emulated
+      // that instruction (STI; HLT), or the CPU is halted, it is over.
+      if (!emulated_since_run_ && !halted_) return Held::ByShadow;
+      cpu_->end_interrupt_shadow();
+    }
+    irq_->acknowledge(static_cast<uint8_t>(v));
+    halted_ = false;
+    ++counters_.interrupts_delivered;
+    engine_->interrupt_delivered(*this, static_cast<uint8_t>(v));
+    log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });
+    Event ev;
+    ev.vector = static_cast<uint8_t>(v);
+    ev.type = EventType::External;
+    ev.return_rip = ev.instruction_rip = cpu_->rip();
+    if (!deliver(ev)) return Held::Nothing;
   }
-  irq_->acknowledge(static_cast<uint8_t>(v));
-  halted_ = false;
-  ++counters_.interrupts_delivered;
-  engine_->interrupt_delivered(*this, static_cast<uint8_t>(v));
-  log("interrupt", [&](LogRecord& r) { r.num("vector", static_cast<uint64_t>(v)); });
-  Event ev;
-  ev.vector = static_cast<uint8_t>(v);
-  ev.type = EventType::External;
-  ev.return_rip = ev.instruction_rip = cpu_->rip();
-  deliver(ev);
+}
+
+// Only an interrupt can end this HLT (hvsim has no NMI, SMI or INIT), and not one pending
+// now: try_inject_interrupt would have taken it. While the CPU is halted nothing the guest
+// controls changes (IF, the TPR, the vectors in service), so a timer whose vector they hold
+// back now holds it back at every later expiry too.
+bool Vm::halt_can_end() const {
+  if (!(cpu_->rflags() & rflags::IF)) return false;
+  const auto tpr = static_cast<uint8_t>(cpu_->cr(8));
+  return timers_.any_may_raise([&](int v) {
+    return v >= 32 && v < 256 && irq_->would_deliver(static_cast<uint8_t>(v), tpr);  // as raise_interrupt
+  });
 }
 
 RunOutcome Vm::run(uint64_t until_ns) {
@@ -241,21 +261,38 @@ RunOutcome Vm::run(uint64_t until_ns) {
       return out;
     }
     timers_.fire_due(now_ns());
-    try_inject_interrupt();
+    const Held held = try_inject_interrupt();
     if (triple_faulted_) continue;
+    // The CPU sees a stop request only when it runs a block: not while halted, nor when an
+    // engine takes every stop before the guest runs anything.
+    if (cpu_->take_stop_request()) {
+      out.end = RunEnd::Stopped;
+      return out;
+    }
     if (halted_) {
-      bool can_wake = (cpu_->rflags() & rflags::IF) && !timers_.empty();
-      if (!can_wake) {
+      if (!halt_can_end()) {
         out.end = RunEnd::HaltedForever;
-        log("halt_forever");
+        if (cpu_->rflags() & rflags::IF) {
+          out.detail = "HLT with IF = 1, but no interrupt that can still arrive gets past the TPR (class " +
+                       std::to_string(cpu_->cr(8)) + ")";
+          log("halt_forever", [&](LogRecord& r) { r.num("tpr", cpu_->cr(8)); });
+        } else {
+          out.detail = "HLT with interrupts disabled (IF = 0)";
+          log("halt_forever");
+        }
         return out;
       }
       // Nothing runs until the next timer (or the end of the slice).
       idle_ns_ += std::min(timers_.next_deadline(), until_ns) - now_ns();
       continue;
     }
+    // An interrupt that IF holds back is taken as soon as the guest sets IF (STI, POPF,
+    // IRETQ, SYSRET), not at the next stop: the CPU stops there. One the shadow of STI or MOV
+    // SS holds back is taken after one more instruction.
+    cpu_->set_interrupt_window_stop(held == Held::ByIf);
     uint64_t budget = until_ns - now_ns();
     if (!timers_.empty()) budget = std::min(budget, timers_.next_deadline() - now_ns());
+    if (held == Held::ByShadow) budget = 1;
     if (config_.max_instructions) {
       uint64_t retired = cpu_->instructions_retired();
       if (retired >= config_.max_instructions) {
@@ -266,9 +303,21 @@ RunOutcome Vm::run(uint64_t until_ns) {
     }
     if (budget == 0) budget = 1;
     engine_->before_run(*this);
+    const uint64_t retired_at_start = cpu_->instructions_retired();
     StopReason stop = cpu_->run(budget);
+    const uint64_t retired_at_stop = cpu_->instructions_retired(), exceptions = counters_.exceptions_delivered;
     emulated_since_run_ = stop.kind == StopKind::TrapPoint;
     if (!handle_stop(stop, out)) return out;
+    if (retired_at_stop == cpu_->instructions_retired() && exceptions == counters_.exceptions_delivered) {
+      // A trapped instruction the VMM let the CPU execute (pass_trap_once) has not run yet:
+      // the boundary it stands at is still in a shadow, unlike one emulated or faulted.
+      emulated_since_run_ = false;
+      // The same holds for the one instruction a shadow covers when nothing ran before the
+      // stop, though the CPU may have ended its shadow (a bt callout is a HLT it executes).
+      if (held == Held::ByShadow && stop.kind == StopKind::TrapPoint && retired_at_stop == retired_at_start) {
+        cpu_->begin_interrupt_shadow();
+      }
+    }
   }
 }
 
@@ -279,6 +328,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
   switch (stop.kind) {
     case StopKind::BudgetExhausted:
     case StopKind::MemorySync:
+    case StopKind::InterruptWindow:  // the loop delivers what waited
       return true;
     case StopKind::StopRequested:
       if (exit_requested_) return true;

@@ -92,7 +92,7 @@ class Vm : public Platform {
 
   // Platform
   uint64_t now_ns() const override;
-  uint64_t arm_timer(uint64_t deadline_ns, std::function<void()> cb) override;
+  uint64_t arm_timer(uint64_t deadline_ns, std::function<void()> cb, std::function<int()> raises) override;
   void cancel_timer(uint64_t id) override;
   void raise_interrupt(uint8_t vector) override;
   uint8_t task_priority_class() const override { return static_cast<uint8_t>(cpu_->cr(8)); }
@@ -154,7 +154,11 @@ class Vm : public Platform {
   void append_log(const char* kind, LogRecord r, std::optional<uint64_t> rip = std::nullopt);
   bool handle_stop(const StopReason& stop, RunOutcome& out);
   bool handle_trap(const StopReason& stop, RunOutcome& out);
-  void try_inject_interrupt();
+  // What keeps the interrupt the controller offers (one its priority lets through) from
+  // being delivered now.
+  enum class Held : uint8_t { Nothing, ByIf, ByShadow };
+  Held try_inject_interrupt();
+  bool halt_can_end() const;
 
   VmConfig config_;
   EventLog& log_;

@@ -171,3 +171,50 @@ TEST_CASE("UnicornCpu: a budget stop inside a chained loop reports the block it 
   CHECK(t.cpu().rip() == 0x10000c);
   CHECK(t.cpu().gpr(Gpr::Rcx) == 0);
 }
+
+TEST_CASE("UnicornCpu: the interrupt-window stop comes right after the instruction that sets IF") {
+  // cli ; nop ; nop ; sti ; nop (STI's shadow) ; nop ; jmp $
+  const std::vector<uint8_t> sti = {0xfa, NOP, NOP, 0xfb, NOP, NOP, 0xeb, 0xfe};
+  FlatVm t(sti);
+  t.cpu().set_interrupt_window_stop(true);
+  StopReason s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::InterruptWindow);
+  CHECK(s.rip == 0x100004);  // before the instruction in the shadow, which still holds
+  CHECK(t.cpu().instructions_retired() == 4);
+  CHECK(t.cpu().interrupt_shadow());
+  t.cpu().set_interrupt_window_stop(false);
+  s = t.cpu().run(1);  // the shadow's one instruction is a block of its own
+  REQUIRE(s.kind == StopKind::BudgetExhausted);
+  CHECK(s.rip == 0x100005);
+  CHECK(!t.cpu().interrupt_shadow());
+
+  // pushfq ; or qword [rsp], 0x200 ; popfq ; nop ; jmp $   (IF is 0 at the start)
+  FlatVm p({0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x02, 0x00, 0x00, 0x9d, NOP, 0xeb, 0xfe});
+  p.cpu().set_interrupt_window_stop(true);
+  s = p.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::InterruptWindow);
+  CHECK(s.rip == 0x10000a);  // right after POPFQ: it has no shadow
+  CHECK(p.cpu().instructions_retired() == 3);
+
+  FlatVm off(sti);  // without the watch the same code runs on
+  CHECK(off.cpu().run(1000).kind == StopKind::BudgetExhausted);
+}
+
+TEST_CASE("UnicornCpu: begin_interrupt_shadow holds interrupts for exactly one instruction") {
+  FlatVm t({NOP, NOP, NOP, 0xeb, 0xfe});
+  t.cpu().begin_interrupt_shadow();
+  CHECK(t.cpu().interrupt_shadow());
+  StopReason s = t.cpu().run(1);
+  REQUIRE(s.kind == StopKind::BudgetExhausted);
+  CHECK(s.rip == 0x100001);
+  CHECK(!t.cpu().interrupt_shadow());
+}
+
+TEST_CASE("UnicornCpu: take_stop_request reports a request once") {
+  FlatVm t({NOP, 0xeb, 0xfe});
+  CHECK(!t.cpu().take_stop_request());
+  t.cpu().request_stop();
+  CHECK(t.cpu().take_stop_request());
+  CHECK(!t.cpu().take_stop_request());
+  CHECK(t.cpu().run(100).kind == StopKind::BudgetExhausted);  // taken: the next run is not stopped
+}

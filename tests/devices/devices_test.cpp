@@ -53,6 +53,10 @@ TEST_CASE("IntervalTimer: periodic expiries at exact virtual times") {
     p.timers.fire_due(now);
   }
   CHECK(p.irqs == std::vector<uint8_t>{0x30, 0x30, 0x30});
+  // What the next expiry would raise, as a halted vCPU asks: the vector programmed now.
+  CHECK(p.timers.any_may_raise([](int v) { return v == 0x30; }));
+  t.write(8, 1, 0x41);
+  CHECK(!p.timers.any_may_raise([](int v) { return v == 0x30; }));
   t.write(0, 4, 0);
   p.now = 10000;
   p.timers.fire_due(10000);

@@ -19,7 +19,9 @@ struct FakePlatform : Platform {
   std::vector<uint8_t> irqs;
   int exit_status = -1;
   uint64_t now_ns() const override { return now; }
-  uint64_t arm_timer(uint64_t d, std::function<void()> cb) override { return timers.arm(d, std::move(cb)); }
+  uint64_t arm_timer(uint64_t d, std::function<void()> cb, std::function<int()> raises) override {
+    return timers.arm(d, std::move(cb), std::move(raises));
+  }
   void cancel_timer(uint64_t id) override { timers.cancel(id); }
   void raise_interrupt(uint8_t v) override { irqs.push_back(v); }
   void request_exit(int s) override { exit_status = s; }

@@ -99,3 +99,30 @@ TEST_CASE("LocalApic: malformed accesses are counted and harmless") {
   CHECK(a.apic.malformed_accesses() == 4);
   CHECK(a.p.cr8 == 0);
 }
+
+TEST_CASE("LocalApic: would_deliver follows the processor priority and the software enable") {
+  Apic a;
+  CHECK(!a.apic.would_deliver(0x80, 0));  // software-disabled: raise() drops everything
+  a.enable();
+  CHECK(a.apic.would_deliver(0x80, 0));
+  CHECK(!a.apic.would_deliver(0x80, 8));  // the TPR's class holds it back
+  CHECK(a.apic.would_deliver(0x80, 7));
+  CHECK(!a.apic.would_deliver(0x0f, 0));  // vectors 0-15 are illegal
+  a.apic.raise(0x91);
+  a.apic.acknowledge(0x91);
+  CHECK(!a.apic.would_deliver(0x80, 0));  // below the class in service
+  CHECK(a.apic.would_deliver(0xa0, 0));
+}
+
+TEST_CASE("LocalApic: its timer tells what an expiry would raise, nothing while the LVT entry is masked") {
+  Apic a;
+  a.enable();
+  a.wr(apic_reg::LVT_TIMER, 0x50 | apic_bits::TIMER_PERIODIC);
+  a.wr(apic_reg::TIMER_INITIAL, 100);
+  CHECK(a.p.timers.any_may_raise([](int v) { return v == 0x50; }));
+  a.wr(apic_reg::LVT_TIMER, 0x50 | apic_bits::TIMER_PERIODIC | apic_bits::LVT_MASKED);
+  CHECK(!a.p.timers.any_may_raise([](int) { return true; }));
+  a.p.advance_to(1000);  // expiries while masked re-arm, still raising nothing
+  CHECK(!a.p.timers.empty());
+  CHECK(!a.p.timers.any_may_raise([](int) { return true; }));
+}

@@ -301,3 +301,15 @@ TEST_CASE("VtxEngine: RDTSCP and RDSEED exit under their controls; INVD always e
   inv.run();
   CHECK(inv.exits(ExitReason::Invd) == 1);
 }
+
+TEST_CASE("VtxEngine: the VMX-preemption timer raises no guest interrupt, so it cannot end a HLT") {
+  const std::vector<uint8_t> sti_hlt = {0xfb, 0xf4};  // sti ; hlt, no interrupt source
+  Preset p = preset_named("vtx-ept");
+  p.vmcs.set(Field::PIN_BASED_VM_EXEC_CONTROL, p.vmcs.pin() | pin::PREEMPTION_TIMER);
+  p.vmcs.set(Field::VMX_PREEMPTION_TIMER_VALUE, 100);
+  VtxVm t(sti_hlt, p);
+  // Bounded: the VM used to skip from one preemption-timer deadline to the next forever.
+  RunOutcome out = t.vm->run(100'000'000);
+  CHECK(out.end == RunEnd::HaltedForever);
+  CHECK(t.exits(ExitReason::Hlt) == 1);
+}

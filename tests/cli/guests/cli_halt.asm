@@ -1,5 +1,5 @@
 ; cli_halt: halts with interrupts disabled and no timer armed; nothing can wake it, so
-; hvsim must end the run with status 121 ("halted with interrupts disabled").
+; hvsim must end the run with status 121 ("halted forever": HLT with interrupts disabled).
 bits 64
 org 0x100000
 
