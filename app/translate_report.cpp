@@ -25,8 +25,6 @@ namespace {
 constexpr int kExitBadInput = 2;
 constexpr uint64_t kMaxFlatImage = 32ull << 20;  // as `hvsim run --flat`
 constexpr uint64_t kFlatEntry = 0x100000;        // docs/flat-guests.md
-// The most guest bytes one unit spans: a fragment starting this far below `from` may cover it.
-constexpr uint64_t kMaxUnitBytes = bt::kMaxUnitInstructions * bt::kMaxInsnLength;
 
 bool canonical(uint64_t va) { return is_canonical(va); }
 size_t read_code(Vm& vm, uint64_t va, std::span<uint8_t> out) { return bt::read_guest_code(vm, va, out); }
@@ -139,7 +137,7 @@ Result<std::string> translate_report(Vm& vm, bt::BtEngine& engine, const Transla
 
   // Fragments the run left that start in the range, or below it and reach into it.
   std::map<uint64_t, Shown> units;
-  for (uint64_t a = from > kMaxUnitBytes ? from - kMaxUnitBytes : 0; a < limit; ++a) {
+  for (uint64_t a = from > bt::kMaxUnitBytes ? from - bt::kMaxUnitBytes : 0; a < limit; ++a) {
     if (!engine.fragment_for(a)) continue;
     Shown s;
     s.unit = rebuild_unit(vm, a);
@@ -164,7 +162,7 @@ Result<std::string> translate_report(Vm& vm, bt::BtEngine& engine, const Transla
     } else {
       for (auto it = units.upper_bound(at); !unit && it != units.begin();) {
         --it;
-        if (at - it->first > kMaxUnitBytes) break;
+        if (at - it->first > bt::kMaxUnitBytes) break;
         for (const auto& gi : it->second.unit.insns) {
           if (gi.guest_rip == at && gi.decoded()) unit = &it->second;
         }

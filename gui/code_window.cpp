@@ -12,15 +12,25 @@ namespace {
 constexpr size_t kMaxInstruction = 15;
 constexpr uint64_t kLookBehind = 64;  // bytes tried before RIP
 
+}  // namespace
+
+std::string hex_bytes(const uint8_t* bytes, size_t size) {
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    char b[4];
+    std::snprintf(b, sizeof b, i ? " %02x" : "%02x", bytes[i]);
+    out += b;
+  }
+  return out;
+}
+
+namespace {
+
 DisasmLine line_for(const Instruction& insn, const uint8_t* bytes, uint64_t rip, const TrapSet& policy) {
   DisasmLine l;
   l.address = insn.address;
   l.length = insn.length();
-  for (unsigned i = 0; i < l.length; ++i) {
-    char b[4];
-    std::snprintf(b, sizeof b, i ? " %02x" : "%02x", bytes[i]);
-    l.bytes += b;
-  }
+  l.bytes = hex_bytes(bytes, l.length);
   l.text = insn.text();
   l.trap = classify_trap(insn);
   l.trapped = l.trap && policy.contains(*l.trap);

@@ -24,6 +24,9 @@ struct DisasmLine {
   bool valid = true;            // false: the bytes are not an instruction
 };
 
+// "0f 01 d9": bytes as the code views print them.
+std::string hex_bytes(const uint8_t* bytes, size_t size);
+
 // Decodes instructions from `bytes` (guest-linear `base` onwards): up to `before` that end
 // exactly at `rip` (x86 cannot be decoded backwards, so the farthest start whose decoding
 // lands on `rip` is taken), the one at `rip`, and up to `after` more.

@@ -100,17 +100,7 @@ void BtEngine::adapt(Vm& vm, uint64_t guest_rip, bool on) {
     if (!adapted_.erase(guest_rip)) return;
     ++counters_.adaptations_undone;
   }
-  constexpr uint64_t kMaxUnitBytes = kMaxUnitInstructions * kMaxInsnLength;
-  for (uint64_t back = 0; back <= kMaxUnitBytes && back <= guest_rip; ++back) {
-    const Fragment* f = fragment_for(guest_rip - back);
-    if (!f) continue;
-    for (const InsnTranslation& t : f->insns) {
-      if (t.guest_rip == guest_rip) {
-        drop_fragment(vm, f->tc_address, false);
-        break;
-      }
-    }
-  }
+  for (const Fragment* f : fragments_holding(guest_rip)) drop_fragment(vm, f->tc_address, false);
 }
 
 void BtEngine::mark_adapted(TranslationUnit& unit) const {

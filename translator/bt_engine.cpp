@@ -103,17 +103,24 @@ const Fragment* BtEngine::fragment_for(uint64_t guest_rip) const {
   return it == by_guest_rip_.end() ? nullptr : fragment_at(it->second);
 }
 
-const Fragment* BtEngine::fragment_containing(uint64_t guest_rip) const {
-  // A unit spans at most kMaxUnitInstructions x kMaxInsnLength guest bytes.
-  constexpr uint64_t kMaxUnitBytes = kMaxUnitInstructions * kMaxInsnLength;
+std::vector<const Fragment*> BtEngine::fragments_holding(uint64_t guest_rip) const {
+  std::vector<const Fragment*> out;
   for (uint64_t back = 0; back <= kMaxUnitBytes && back <= guest_rip; ++back) {
     const Fragment* f = fragment_for(guest_rip - back);
     if (!f) continue;
     for (const InsnTranslation& t : f->insns) {
-      if (t.guest_rip == guest_rip) return f;
+      if (t.guest_rip == guest_rip) {
+        out.push_back(f);
+        break;
+      }
     }
   }
-  return nullptr;
+  return out;
+}
+
+const Fragment* BtEngine::fragment_containing(uint64_t guest_rip) const {
+  const auto all = fragments_holding(guest_rip);
+  return all.empty() ? nullptr : all.front();
 }
 
 std::span<const uint8_t> BtEngine::tc_bytes(uint64_t tc, size_t size) const {

@@ -90,6 +90,8 @@ class BtEngine : public Engine {
   // The fragment that translated the guest instruction at guest_rip, whether it starts there
   // or earlier (the nearest start wins); nullptr when none did.
   const Fragment* fragment_containing(uint64_t guest_rip) const;
+  // Every fragment that translated it, nearest start first.
+  std::vector<const Fragment*> fragments_holding(uint64_t guest_rip) const;
   std::span<const uint8_t> tc_bytes(uint64_t tc, size_t size) const;
   // hvsim translate: guest_rip's fragment, translated now if the run has not reached it
   // (counted in translator_counters() like any other); nullptr if the cache cannot take it.

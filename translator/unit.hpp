@@ -17,6 +17,8 @@ namespace hvsim::bt {
 // Adams & Agesen: "at most 12 instructions or up to a control-flow instruction".
 constexpr size_t kMaxUnitInstructions = 12;
 constexpr size_t kMaxInsnLength = 15;  // SDM Vol. 2, 2.3.11
+// The most guest bytes one unit spans: a fragment starting this far below an address may cover it.
+constexpr uint64_t kMaxUnitBytes = kMaxUnitInstructions * kMaxInsnLength;
 
 // Copies guest bytes at a guest virtual address into `out` and returns how many it copied:
 // out.size() when all are readable, fewer (possibly 0) where readable memory ends (an

@@ -22,17 +22,6 @@ void show_walk(ViewContext& ctx, const GuestSnapshot& g, uint64_t address) {
   ctx.ui.select_view_once = true;
 }
 
-std::string bytes_text(const std::vector<uint8_t>& bytes) {
-  std::string out;
-  char b[4];
-  for (uint8_t v : bytes) {
-    std::snprintf(b, sizeof b, "%02x ", v);
-    out += b;
-  }
-  if (!out.empty()) out.pop_back();
-  return out;
-}
-
 void draw_translation(const GuestSnapshot& g, UiState& ui) {
   const TranslationView& t = g.translation;
   heading("Translation cache", ui.fonts.title);
@@ -101,7 +90,7 @@ void draw_translation(const GuestSnapshot& g, UiState& ui) {
     for (const bt::TcLine& tc : l.translation) {
       ImGui::TextUnformatted(tc.text.c_str());
       if (ImGui::IsItemHovered()) {
-        ImGui::SetTooltip("TC %s: %s", hex(tc.tc_address).c_str(), bytes_text(tc.bytes).c_str());
+        ImGui::SetTooltip("TC %s: %s", hex(tc.tc_address).c_str(), hex_bytes(tc.bytes.data(), tc.bytes.size()).c_str());
       }
     }
     ImGui::PopFont();
