@@ -15,6 +15,8 @@ enum class StopKind : uint8_t {
   BudgetExhausted, // instruction budget reached at a block boundary
   StopRequested,   // request_stop() from the VMM or another thread
   MemorySync,      // the MMU asked to look at memory at the next block boundary (FillResult)
+  CodeWrite,       // before a store to a watched code frame (UnicornCpu::set_code_write_barrier);
+                   // RIP at the storing instruction, which has not run; fault_page its page
   TripleFault,     // the CPU gave up (never a host crash)
   HostError,       // the substrate failed (unbacked physical address, internal error)
 };

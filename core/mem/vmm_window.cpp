@@ -1,5 +1,7 @@
 #include "core/mem/vmm_window.hpp"
 
+#include "core/mem/page_walker.hpp"
+
 namespace hvsim {
 
 FillResult VmmWindowTranslator::fill(const FillRequest& req) {
@@ -26,8 +28,12 @@ FillResult VmmWindowTranslator::fill(const FillRequest& req) {
     return r;
   }
   if (window_.guard_kernel_fetch && req.cpl == 0 && req.access == Access::Fetch) {
-    ++guarded_;
     FillResult r;
+    if (!is_canonical(req.page_va)) {
+      r.non_canonical = true;  // #GP, as the guest's own tables would say: no entry to translate
+      return r;
+    }
+    ++guarded_;
     r.pf_error_code = 16;  // never delivered: the engine takes this stop
     return r;
   }

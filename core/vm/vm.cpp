@@ -278,6 +278,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
   switch (stop.kind) {
     case StopKind::BudgetExhausted:
     case StopKind::MemorySync:
+    case StopKind::CodeWrite:  // the engine that set the barrier consumed it (bt)
       return true;
     case StopKind::StopRequested:
       if (exit_requested_) return true;
