@@ -2,6 +2,7 @@
 #include "translator/red_pill.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "core/cpu/fault_address.hpp"
 #include "core/mem/page_walker.hpp"
@@ -72,6 +73,7 @@ Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
   BtEngine* self = e.get();
   vm.cpu().set_uncounted([self](uint64_t va) { return self->uncounted_.count(va) != 0; });
   vm.cpu().set_callout_range(kTcWindowBase, kTcWindowSize);
+  vm.cpu().set_code_write_barrier([self](uint64_t pc) { return self->stops_before_store(pc); });
   // The VMMs of 2006 traced every write to a guest page table (no write-flooding release),
   // the policy vtx-2006 uses too: the two techniques are compared on the same MMU.
   if (auto* shadow = dynamic_cast<ShadowPaging*>(&vm.mmu())) shadow->set_flood_limit(0);
@@ -143,11 +145,15 @@ void BtEngine::flush(Vm& vm) {
   by_guest_rip_.clear();
   sources_.clear();
   fragments_by_frame_.clear();
+  code_pages_.clear();
   chained_to_.clear();
   trampolines_.clear();
   trampoline_for_.clear();
   uncounted_.clear();
   pending_trampoline_.reset();
+  pending_step_.reset();
+  step_for_.clear();
+  step_fragments_.clear();
   std::memset(tc_ + kVmmDataSize, 0xcc, kTcWindowSize - kVmmDataSize);
   vm.cpu().invalidate_code(kTcFragmentsBase, kTcWindowBase + kTcWindowSize - kTcFragmentsBase);
   next_free_ = kTcFragmentsBase;
@@ -157,6 +163,12 @@ Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
   TranslationUnit unit = build_unit(
       [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip);
   mark_adapted(unit);
+  auto tc = place(vm, unit);
+  if (tc) by_guest_rip_[guest_rip] = *tc;
+  return tc;
+}
+
+Result<uint64_t> BtEngine::place(Vm& vm, const TranslationUnit& unit) {
   auto at = allocate(kMaxFragmentSize);
   if (!at) {
     flush(vm);
@@ -175,10 +187,52 @@ Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
     if (stub.role == StubRole::Jump) uncounted_.erase(stub.tc_address);
   }
   const uint64_t tc = fragment->tc_address;
-  by_guest_rip_[guest_rip] = tc;
   fragments_.emplace(tc, std::move(*fragment));
-  watch_source(vm, tc, guest_rip, unit.guest_end);
+  watch_source(vm, tc, unit.guest_rip, unit.guest_end, unit.end == UnitEnd::Undecodable);
   return tc;
+}
+
+namespace {
+// The unit cut after its first instruction, which then falls through to a limit stub (or
+// ends the unit as before).
+TranslationUnit first_instruction_of(TranslationUnit unit) {
+  if (unit.insns.size() <= 1) return unit;
+  unit.insns.resize(1);
+  const GuestInsn& first = unit.insns.front();
+  unit.end = first.cls.ends_unit ? UnitEnd::EndsUnit : UnitEnd::InstructionLimit;
+  unit.guest_end = unit.next_guest_rip = first.next_rip();
+  return unit;
+}
+}  // namespace
+
+Result<uint64_t> BtEngine::translate_step(Vm& vm, uint64_t guest_rip) {
+  if (auto it = step_for_.find(guest_rip); it != step_for_.end()) return it->second;
+  auto tc = place(vm, first_instruction_of(build_unit(
+                          [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); },
+                          guest_rip)));
+  if (tc) {
+    step_for_[guest_rip] = *tc;
+    step_fragments_.insert(*tc);
+  }
+  return tc;
+}
+
+bool BtEngine::stops_before_store(uint64_t pc) const {
+  const Fragment* f = fragment_at(pc);
+  return f && !step_fragments_.count(f->tc_address);
+}
+
+// Translated code stored to a frame that holds translated code, and the rest of its block may
+// be the translation of the very bytes it writes: a store to the next instruction must be
+// seen (SDM Vol. 3, 11.6), and the copy in the cache would run the old bytes. The CPU stopped
+// before the store (the code write barrier). The guest instruction runs alone from a step
+// fragment, whose exit stub is a stop: there the written frame's changed fragments are
+// dropped before the next guest instruction is looked up, and translated anew.
+bool BtEngine::step_over_store(Vm& vm) {
+  if (!detranslate(vm, vm.cpu().rip())) return false;
+  ++counters_.store_steps;
+  pending_step_ = vm.cpu().rip();
+  return true;
 }
 
 Result<uint64_t> BtEngine::enter(Vm& vm, uint64_t guest_rip) {
@@ -187,10 +241,36 @@ Result<uint64_t> BtEngine::enter(Vm& vm, uint64_t guest_rip) {
   return translate(vm, guest_rip);
 }
 
-// A sensitive instruction the hardware model does not emulate runs once, unmodified, on the
-// virtual CPU: copied into the TC (a RIP-relative operand re-encoded) and followed by a HLT
-// that brings the vCPU back to the engine.
 namespace {
+// A register the instruction does not use, explicitly or implicitly, through which a copy of
+// it can address its RIP-relative operand: one of RAX, RCX, RDX, RBX, RSI, RDI, so that
+// ModRM.rm names it without a REX.B or SIB byte. nullopt when the encoding cannot be
+// rewritten so (VEX, EVEX, ...), all six are in use, or the instruction transfers control (a
+// far CALL or JMP through memory would leave before the register is restored).
+std::optional<Gpr> scratch_register(const Instruction& insn) {
+  if (insn.info.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || insn.info.raw.modrm.offset == 0 ||
+      insn.info.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE) {
+    return std::nullopt;
+  }
+  bool used[kGprCount] = {};
+  auto mark = [&](ZydisRegister r) {
+    const ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+    if (full >= ZYDIS_REGISTER_RAX && full <= ZYDIS_REGISTER_R15) used[full - ZYDIS_REGISTER_RAX] = true;
+  };
+  for (unsigned i = 0; i < insn.info.operand_count; ++i) {  // hidden operands included
+    const ZydisDecodedOperand& op = insn.operands[i];
+    if (op.type == ZYDIS_OPERAND_TYPE_REGISTER) mark(op.reg.value);
+    if (op.type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      mark(op.mem.base);
+      mark(op.mem.index);
+    }
+  }
+  for (Gpr r : {Gpr::Rax, Gpr::Rcx, Gpr::Rdx, Gpr::Rbx, Gpr::Rsi, Gpr::Rdi}) {
+    if (!used[static_cast<size_t>(r)]) return r;
+  }
+  return std::nullopt;
+}
+
 // STI, and loads of SS, hold interrupts until after the next instruction (SDM Vol. 3A 6.8.3).
 bool sets_interrupt_shadow(const Instruction& insn) {
   switch (insn.mnemonic()) {
@@ -200,8 +280,23 @@ bool sets_interrupt_shadow(const Instruction& insn) {
     default: return false;
   }
 }
+
+// MOV [rip + d], r64 (store = true) or MOV r64, [rip + d] at `at`, d reaching `target`.
+void emit_rip_mov(uint8_t* out, uint64_t at, uint64_t target, Gpr r, bool store) {
+  const int32_t d = static_cast<int32_t>(static_cast<int64_t>(target - (at + 7)));
+  out[0] = 0x48;
+  out[1] = store ? 0x89 : 0x8b;
+  out[2] = static_cast<uint8_t>((static_cast<unsigned>(r) << 3) | 0x05);
+  std::memcpy(out + 3, &d, 4);
+}
 }  // namespace
 
+// A sensitive instruction the hardware model does not emulate runs once, unmodified, on the
+// virtual CPU: copied into the TC (a RIP-relative operand re-encoded) and followed by a HLT
+// that brings the vCPU back to the engine. A RIP-relative operand beyond rel32 reach of the
+// TC (code above 2 GiB, outside the kernel's top 2 GiB) is addressed through a scratch
+// register instead: saved to the VMM data area, loaded with the operand's guest address, the
+// copy's ModRM turned from [rip + disp32] into [scratch + 0] (same length), then restored.
 Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn, uint64_t resume_tc) {
   if (auto it = trampoline_for_.find(insn.address); it != trampoline_for_.end()) return it->second;
   const unsigned len = insn.length();
@@ -210,50 +305,124 @@ Result<uint64_t> BtEngine::trampoline(Vm& vm, const Instruction& insn, uint64_t 
   // When the callout did not end its unit (nothing but the instruction's own effect to wait
   // for), the copy jumps straight back into its fragment: one stop per callout, not two.
   const bool jump_back = resume_tc != 0;
-  auto at = allocate(len + (jump_back ? 5 : 1));
+  constexpr size_t kPrologue = 7 + 10 + 5, kEpilogue = 7;  // save, load, jmp; restore
+  auto at = allocate(kPrologue + len + kEpilogue + (jump_back ? 5 : 1));
   if (!at) return at.error();
+  Trampoline t;
+  t.tc = t.insn_tc = *at;
+  t.guest_rip = insn.address;
+  t.next_guest_rip = insn.next();
   if (has_rip_relative_operand(insn)) {
     const auto& disp = insn.info.raw.disp;
     int64_t value = 0;
     std::memcpy(&value, bytes + disp.offset, 4);
     value = static_cast<int32_t>(value);
     const int64_t moved = value + static_cast<int64_t>(insn.next() - (*at + len));
-    if (moved != static_cast<int32_t>(moved)) return make_error("RIP-relative operand out of reach of the TC");
-    const int32_t d = static_cast<int32_t>(moved);
-    std::memcpy(bytes + disp.offset, &d, 4);
+    if (moved == static_cast<int32_t>(moved)) {
+      const int32_t d = static_cast<int32_t>(moved);
+      std::memcpy(bytes + disp.offset, &d, 4);
+    } else {
+      t.scratch = scratch_register(insn);
+      if (!t.scratch || disp.size != 32) return make_error("RIP-relative operand out of reach of the TC");
+      const uint64_t operand = insn.next() + static_cast<uint64_t>(value);
+      const unsigned r = static_cast<unsigned>(*t.scratch);
+      uint8_t* p = host(*at);
+      emit_rip_mov(p, *at, kTcWindowBase + vmm_data::kScratchSave, *t.scratch, true);
+      p[7] = 0x48;  // mov r64, imm64
+      p[8] = static_cast<uint8_t>(0xb8 + r);
+      std::memcpy(p + 9, &operand, 8);
+      p[17] = 0xe9;  // jmp to the copy: the VMM's instructions end their block (set_uncounted)
+      std::memset(p + 18, 0, 4);
+      for (uint64_t vmm : {*at, *at + 7, *at + 17}) uncounted_.insert(vmm);
+      t.insn_tc = *at + kPrologue;
+      t.restore_tc = t.insn_tc + len;
+      // ModRM: mod 10 (disp32), rm = the scratch register; disp32 0; REX.B (if any) off.
+      uint8_t& modrm = bytes[insn.info.raw.modrm.offset];
+      modrm = static_cast<uint8_t>(0x80 | (modrm & 0x38) | r);
+      std::memset(bytes + disp.offset, 0, 4);
+      if (insn.info.attributes & ZYDIS_ATTRIB_HAS_REX) bytes[insn.info.raw.rex.offset] &= 0xfe;
+      emit_rip_mov(host(t.restore_tc), t.restore_tc, kTcWindowBase + vmm_data::kScratchSave, *t.scratch, false);
+      uncounted_.insert(t.restore_tc);
+    }
   }
-  std::memcpy(host(*at), bytes, len);
+  std::memcpy(host(t.insn_tc), bytes, len);
+  t.return_tc = t.insn_tc + len + (t.scratch ? kEpilogue : 0);
   if (jump_back) {
-    const int64_t rel = static_cast<int64_t>(resume_tc - (*at + len + 5));
+    const int64_t rel = static_cast<int64_t>(resume_tc - (t.return_tc + 5));
     const int32_t rel32 = static_cast<int32_t>(rel);
-    host(*at + len)[0] = 0xe9;
-    std::memcpy(host(*at + len + 1), &rel32, 4);
-    uncounted_.insert(*at + len);  // the VMM's jump, not the guest's
+    host(t.return_tc)[0] = 0xe9;
+    std::memcpy(host(t.return_tc + 1), &rel32, 4);
   } else {
-    host(*at + len)[0] = kCalloutOpcode;
+    host(t.return_tc)[0] = kCalloutOpcode;
   }
-  Trampoline t{*at, *at + len, insn.address, insn.next(), sets_interrupt_shadow(insn)};
-  uncounted_.insert(t.return_tc);
+  t.shadow = sets_interrupt_shadow(insn);
+  uncounted_.insert(t.return_tc);  // the VMM's jump or HLT, not the guest's
   trampolines_.emplace(*at, t);
   trampoline_for_[insn.address] = *at;
   ++counters_.trampolines;
   return *at;
 }
 
-void BtEngine::watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end) {
+void BtEngine::watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end, bool through_end) {
   Source src;
   src.guest_rip = guest_rip;
   src.bytes.resize(guest_end > guest_rip ? std::min<uint64_t>(guest_end - guest_rip, 256) : 0);
   src.bytes.resize(read_guest_code(vm, guest_rip, src.bytes));
-  for (uint64_t page = guest_rip & ~(kPageSize - 1); page < guest_rip + std::max<size_t>(src.bytes.size(), 1);
-       page += kPageSize) {
+  uint64_t last = guest_rip;
+  if (guest_end > guest_rip) last = through_end ? guest_end : guest_end - 1;
+  for (uint64_t page = guest_rip & ~(kPageSize - 1);; page += kPageSize) {
     auto pa = vm.vmm_window().probe(page);
-    if (!pa) continue;
-    const uint64_t frame = *pa & ~(kPageSize - 1);
-    fragments_by_frame_[frame].push_back(tc);
-    vm.cpu().watch_code_frame(frame);
+    const uint64_t frame = pa ? *pa & ~(kPageSize - 1) : kNoFrame;
+    CodePage& cp = code_pages_[page];
+    if (cp.frame != frame) {
+      // Remapped without a flush the engine saw: the page's older fragments are stale now.
+      for (uint64_t old : std::exchange(cp.fragments, {})) {
+        if (sources_.count(old)) drop_fragment(vm, old);
+      }
+      cp.frame = frame;
+    }
+    cp.fragments.push_back(tc);
+    if (pa) {
+      fragments_by_frame_[frame].push_back(tc);
+      vm.cpu().watch_code_frame(frame);
+    }
+    if (page >= (last & ~(kPageSize - 1))) break;
   }
   sources_[tc] = std::move(src);
+}
+
+void BtEngine::note_remap(VaRange r) {
+  if (remapped_) r = {std::min(r.first, remapped_->first), std::max(r.last, remapped_->last)};
+  remapped_ = r;
+}
+
+// The guest changed what its virtual addresses map (and flushed the TLB: INVLPG, MOV to CR3,
+// ...). Native fetches through the new mapping (or faults); the cache would run what was there
+// before. Fragments of a page that maps another frame, or none, are dropped (the stubs chained
+// to them unchained); the others stay, so an address-space switch that keeps the kernel's code
+// where it was costs one probe per page of translated code.
+void BtEngine::check_code_pages(Vm& vm) {
+  const VaRange r = *remapped_;
+  remapped_.reset();
+  ++counters_.remap_checks;
+  std::vector<uint64_t> moved;
+  for (const auto& [page, cp] : code_pages_) {
+    if (page < r.first || page > r.last) continue;
+    auto pa = vm.vmm_window().probe(page);
+    if ((pa ? *pa & ~(kPageSize - 1) : kNoFrame) != cp.frame) moved.push_back(page);
+  }
+  if (moved.empty()) return;
+  std::sort(moved.begin(), moved.end());  // the same drops in the same order on every run
+  for (uint64_t page : moved) {
+    auto node = code_pages_.extract(page);
+    for (uint64_t tc : node.mapped().fragments) {
+      if (sources_.count(tc)) drop_fragment(vm, tc);
+    }
+  }
+  // Trampolines are copies of guest instructions found by guest RIP, too.
+  trampolines_.clear();
+  trampoline_for_.clear();
+  pending_trampoline_.reset();
 }
 
 // The guest stored to a frame it had code translated from: drop the fragments whose bytes
@@ -286,12 +455,25 @@ void BtEngine::code_written(Vm& vm, uint64_t frame) {
   }
 }
 
+// The VMM stored on the guest's behalf (the return address of an indirect call): the CPU's
+// watch on frames holding translated code does not see its stores.
+void BtEngine::vmm_stored(Vm& vm, uint64_t va, size_t size) {
+  const uint64_t last = (va + size - 1) & ~(kPageSize - 1);
+  for (uint64_t page = va & ~(kPageSize - 1);; page += kPageSize) {
+    auto pa = vm.vmm_window().probe(page);
+    if (pa && fragments_by_frame_.count(*pa & ~(kPageSize - 1))) code_written(vm, *pa & ~(kPageSize - 1));
+    if (page == last) break;
+  }
+}
+
 void BtEngine::drop_fragment(Vm& vm, uint64_t tc, bool code_changed) {
   if (code_changed) ++counters_.invalidations;
   auto src = sources_.find(tc);
   if (src != sources_.end()) {
     auto g = by_guest_rip_.find(src->second.guest_rip);
     if (g != by_guest_rip_.end() && g->second == tc) by_guest_rip_.erase(g);
+    auto step = step_for_.find(src->second.guest_rip);
+    if (step != step_for_.end() && step->second == tc) step_for_.erase(step);
     sources_.erase(src);
   }
   if (auto chained = chained_to_.find(tc); chained != chained_to_.end()) {
@@ -343,7 +525,13 @@ bool BtEngine::detranslate(Vm& vm, uint64_t tc) {
   if (auto it = trampolines_.upper_bound(tc); it != trampolines_.begin()) {
     --it;
     if (tc >= it->second.tc && tc <= it->second.return_tc) {
-      cpu.set_rip(tc == it->second.return_tc ? it->second.next_guest_rip : it->second.guest_rip);
+      const Trampoline& t = it->second;
+      if (t.scratch && tc >= t.insn_tc && tc <= t.restore_tc) {  // loaded with the operand
+        uint64_t saved = 0;
+        std::memcpy(&saved, tc_ + vmm_data::kScratchSave, sizeof saved);
+        cpu.set_gpr(*t.scratch, saved);
+      }
+      cpu.set_rip(tc == t.return_tc ? t.next_guest_rip : t.guest_rip);
       return true;
     }
   }
@@ -368,6 +556,7 @@ bool BtEngine::stopped(Vm& vm, const StopReason& stop) {
   apply_virtual_if(vm);
   if (far_call_) fix_far_call_return(vm);
   for (uint64_t frame : cpu.take_written_code_frames()) code_written(vm, frame);
+  if (stop.kind == StopKind::CodeWrite) return step_over_store(vm);
   const VmmWindow& w = vm.vmm_window().window();
   if (stop.kind == StopKind::MemoryFault && stop.fault_access == Access::Fetch && cpu.cpl() == 0 &&
       !w.contains(stop.fault_page) && !stop.fault_non_canonical) {
@@ -402,6 +591,8 @@ bool BtEngine::trampoline_returned(Vm& vm, uint64_t tc) {
 void BtEngine::before_run(Vm& vm) {
   UnicornCpu& cpu = vm.cpu();
   const uint64_t rip = cpu.rip();
+  // A remapping instruction has run (its trampoline, if it has one, is not what runs next).
+  if (remapped_ && !(pending_trampoline_ && *pending_trampoline_ == rip)) check_code_pages(vm);
   const bool after_callout = after_callout_;
   after_callout_ = false;
   std::optional<Resume> hint;
@@ -415,6 +606,12 @@ void BtEngine::before_run(Vm& vm) {
   }
   pending_trampoline_.reset();
   far_call_.reset();  // its trampoline is not what runs next (an event came first)
+  if (std::optional<uint64_t> step = std::exchange(pending_step_, std::nullopt); step && *step == rip) {
+    if (auto tc = translate_step(vm, rip)) {
+      cpu.set_rip(*tc);
+      return;
+    }
+  }
   if (hint && hint->guest_rip == rip && fragment_at(hint->tc) && sources_.count(fragment_at(hint->tc)->tc_address)) {
     cpu.set_rip(hint->tc);
     return;
@@ -470,6 +667,7 @@ bool BtEngine::indirect(Vm& vm, const Callout& c) {
         return raise_fault(vm, *fault);
       }
       rsp -= 8;
+      vmm_stored(vm, rsp, 8);
     }
   }
   ++counters_.indirect_lookups;
@@ -480,6 +678,27 @@ bool BtEngine::indirect(Vm& vm, const Callout& c) {
   return true;
 }
 
+// The guest virtual addresses whose translation the instruction may change: INVLPG's operand
+// and whatever shares its TLB entry (a page of up to 1 GiB), everything for MOV to CR0, CR3
+// or CR4 and for INVPCID; nullopt for any other instruction.
+std::optional<BtEngine::VaRange> BtEngine::remapped_by(UnicornCpu& cpu, const Instruction& insn) {
+  constexpr uint64_t kLargestPage = 1ull << 30;
+  switch (insn.mnemonic()) {
+    case ZYDIS_MNEMONIC_INVLPG: {
+      const uint64_t va = memory_operand_address(cpu, insn, insn.operands[0]) & ~(kLargestPage - 1);
+      return VaRange{va, va + (kLargestPage - 1)};
+    }
+    case ZYDIS_MNEMONIC_INVPCID: return VaRange{0, ~0ull};
+    case ZYDIS_MNEMONIC_MOV: {
+      const ZydisRegister r = insn.operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER ? insn.operands[0].reg.value
+                                                                                   : ZYDIS_REGISTER_NONE;
+      if (r == ZYDIS_REGISTER_CR0 || r == ZYDIS_REGISTER_CR3 || r == ZYDIS_REGISTER_CR4) return VaRange{0, ~0ull};
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
 bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   UnicornCpu& cpu = vm.cpu();
   uint8_t bytes[kMaxInsnLength];
@@ -488,13 +707,23 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   cpu.set_rip(c.guest_rip);
   if (!insn) return undecodable(vm, c);
   ++counters_.sensitive_emulated;
+  const std::optional<VaRange> remaps = remapped_by(cpu, *insn);
+  if (remaps) note_remap(*remaps);  // checked once the instruction has run (before_run)
   const auto kind = classify_trap(*insn);
   if (kind && NativeHardware::emulates(*kind) && cpu.trap_policy().contains(*kind)) {
     return NativeHardware::execute_instruction(vm, *kind, *insn, out);
   }
   // The trampoline runs it on the CPU, which checks less than a processor (reserved CR bits).
   if (kind && NativeHardware::fault_before_cpu(vm, *kind, *insn)) return true;
-  auto t = trampoline(vm, *insn, c.resume_tc);
+  // After a remapping instruction the trampoline returns through a stop, not straight into
+  // the fragment, which may be one of those to drop.
+  return run_in_trampoline(vm, c, *insn, remaps ? 0 : c.resume_tc, out);
+}
+
+// The guest instruction runs next, once, from its trampoline (RIP is at its guest address).
+bool BtEngine::run_in_trampoline(Vm& vm, const Callout& c, const Instruction& insn, uint64_t resume_tc,
+                                 RunOutcome& out) {
+  auto t = trampoline(vm, insn, resume_tc);
   if (!t) {
     out.end = RunEnd::HostError;
     out.detail = "bt: cannot run the instruction at " + std::to_string(c.guest_rip) + ": " + t.error().message;
@@ -502,11 +731,23 @@ bool BtEngine::sensitive(Vm& vm, const Callout& c, RunOutcome& out) {
   }
   pending_trampoline_ = c.guest_rip;
   trampoline_resume_ = resume_hint_;  // the hint applies after the trampoline's return
-  if (insn->mnemonic() == ZYDIS_MNEMONIC_CALL && insn->info.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
+  if (insn.mnemonic() == ZYDIS_MNEMONIC_CALL && insn.info.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
     const Trampoline& tr = trampolines_.at(*t);
-    far_call_ = FarCallReturn{tr.tc, tr.return_tc, cpu.gpr(Gpr::Rsp), insn->next()};
+    far_call_ = FarCallReturn{tr.tc, tr.return_tc, vm.cpu().gpr(Gpr::Rsp), insn.next()};
   }
   return true;
+}
+
+// An instruction whose RIP-relative operand its fragment cannot reach with rel32 (kernel
+// code above 2 GiB but outside the top 2 GiB): it runs from a trampoline that addresses the
+// operand through a scratch register (trampoline()).
+bool BtEngine::far_operand(Vm& vm, const Callout& c, RunOutcome& out) {
+  uint8_t bytes[kMaxInsnLength];
+  const size_t have = read_guest_code(vm, c.guest_rip, bytes);
+  auto insn = decode_instruction(bytes, have, c.guest_rip);
+  vm.cpu().set_rip(c.guest_rip);
+  if (!insn) return undecodable(vm, c);
+  return run_in_trampoline(vm, c, *insn, c.resume_tc, out);
 }
 
 // The far CALL pushed CS and the trampoline's return address, 2, 4 or 8 bytes each (a 64-bit
@@ -543,8 +784,11 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
       const Fragment* from = fragment_at(c.tc_address);
       cpu.set_rip(c.next_guest_rip);
       auto target = enter(vm, c.next_guest_rip);
-      // Translating may have flushed the cache, the stub with it.
-      if (target && fragment_at(c.tc_address) == from) chain(vm, c, *target);
+      // Translating may have flushed the cache, the stub with it. A step fragment's stub
+      // stays a stop (step_over_store).
+      if (target && fragment_at(c.tc_address) == from && !step_fragments_.count(from->tc_address)) {
+        chain(vm, c, *target);
+      }
       return true;
     }
     case CalloutKind::Sensitive: return sensitive(vm, c, out);
@@ -553,7 +797,7 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
     case CalloutKind::Return: return indirect(vm, c);
     case CalloutKind::Undecodable: return undecodable(vm, c);
     case CalloutKind::AdaptedStore: return adapted_store(vm, c, out);
-    case CalloutKind::RipRelativeOutOfReach:
+    case CalloutKind::RipRelativeOutOfReach: return far_operand(vm, c, out);
     case CalloutKind::Count: break;
   }
   out.end = RunEnd::HostError;

@@ -34,6 +34,7 @@
 #include "translator/vmm_layout.hpp"
 
 namespace hvsim {
+class UnicornCpu;
 class Vm;
 namespace bt {
 
@@ -57,7 +58,9 @@ constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
   X(detranslations, "stops inside the TC mapped back to the guest instruction")             \
   X(flushes, "translation-cache flushes (full)")                                             \
   X(code_writes, "guest stores to frames holding translated code")                           \
-  X(invalidations, "fragments dropped because their guest code changed")                      \
+  X(store_steps, "stores by translated code to translated code, run alone from a step fragment") \
+  X(invalidations, "fragments dropped because their guest code changed or was mapped elsewhere") \
+  X(remap_checks, "checks of translated code pages after INVLPG or a MOV to CR0/CR3/CR4")     \
   X(pt_write_faults, "guest kernel stores to traced page tables taken as page faults and emulated") \
   X(adaptations, "stores retranslated into callouts after faulting on traced page tables (adaptive BT)") \
   X(adapted_writes, "adapted stores emulated by a callout that hit a traced page table")      \
@@ -102,23 +105,39 @@ class BtEngine : public Engine {
 
  private:
   struct Trampoline {
-    uint64_t tc = 0;          // the copied instruction
+    uint64_t tc = 0;          // its entry: the copied instruction, or the scratch prologue
     uint64_t return_tc = 0;   // its HLT, or its jump back into the fragment
     uint64_t guest_rip = 0, next_guest_rip = 0;
     // The instruction (STI, MOV SS, POP SS) holds interrupts for one more instruction, but
     // the return HLT ends that shadow on the CPU: the engine gives it back.
     bool shadow = false;
+    // An operand out of rel32 reach: the copy at insn_tc addresses it through `scratch`,
+    // loaded before it and restored (from vmm_data::kScratchSave) at restore_tc.
+    uint64_t insn_tc = 0, restore_tc = 0;
+    std::optional<Gpr> scratch;
   };
   explicit BtEngine(Vm& vm);
   // The TC address of guest_rip's translation, translating it first if needed.
   Result<uint64_t> enter(Vm& vm, uint64_t guest_rip);
   Result<uint64_t> translate(Vm& vm, uint64_t guest_rip);
+  // Emits and registers a unit's fragment (not yet found by guest RIP).
+  Result<uint64_t> place(Vm& vm, const TranslationUnit& unit);
+  // A step fragment: the one guest instruction at guest_rip, then a stop (its exit stub is
+  // never chained). Never found by guest RIP; kept per guest RIP until its bytes change.
+  Result<uint64_t> translate_step(Vm& vm, uint64_t guest_rip);
+  bool step_over_store(Vm& vm);
+  // Whether a store from the block at TC address `pc` must stop before it (the code write
+  // barrier, UnicornCpu::set_code_write_barrier): blocks of fragments, not of step fragments
+  // or trampolines, which end in a stop anyway.
+  bool stops_before_store(uint64_t pc) const;
   Result<uint64_t> trampoline(Vm& vm, const Instruction& insn, uint64_t resume_tc);
   uint8_t* host(uint64_t tc) { return tc_ + (tc - kTcWindowBase); }
   Result<uint64_t> allocate(size_t size);
   void flush(Vm& vm);
   bool callout(Vm& vm, const Callout& c, RunOutcome& out);
   bool sensitive(Vm& vm, const Callout& c, RunOutcome& out);
+  bool run_in_trampoline(Vm& vm, const Callout& c, const Instruction& insn, uint64_t resume_tc, RunOutcome& out);
+  bool far_operand(Vm& vm, const Callout& c, RunOutcome& out);
   bool indirect(Vm& vm, const Callout& c);
   bool undecodable(Vm& vm, const Callout& c);
   void chain(Vm& vm, const Callout& c, uint64_t target_tc);
@@ -150,6 +169,9 @@ class BtEngine : public Engine {
   std::unordered_map<uint64_t, uint64_t> trampoline_for_;  // guest RIP -> trampoline TC
   std::unordered_set<uint64_t> uncounted_;                 // TC addresses of VMM instructions
   std::optional<uint64_t> pending_trampoline_;  // guest RIP whose trampoline runs next
+  std::optional<uint64_t> pending_step_;        // guest RIP whose step fragment runs next
+  std::unordered_map<uint64_t, uint64_t> step_for_;  // guest RIP -> step fragment TC
+  std::unordered_set<uint64_t> step_fragments_;      // their TC addresses
   // Where a callout that did not end its unit resumes: {guest RIP, TC in the same fragment}.
   // The VM may deliver an event first (RIP then differs), so the hint is checked, not trusted.
   struct Resume {
@@ -176,10 +198,31 @@ class BtEngine : public Engine {
   std::unordered_map<uint64_t, Source> sources_;                          // by fragment TC
   std::unordered_map<uint64_t, std::vector<uint64_t>> fragments_by_frame_;  // frame -> TCs
   std::unordered_map<uint64_t, std::vector<uint64_t>> chained_to_;          // target TC -> stubs
-  void watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end);
+  // guest_end: one past the bytes the translation depends on; `through_end`: the byte at
+  // guest_end too (an undecodable end: the page that was unreadable).
+  void watch_source(Vm& vm, uint64_t tc, uint64_t guest_rip, uint64_t guest_end, bool through_end);
+  // Address-space identity. The cache is found by guest virtual address, so each fragment's
+  // pages keep the frame they mapped when it was translated (kNoFrame: none); after the guest
+  // changed mappings, fragments of a page that now maps elsewhere (or nothing) are dropped.
+  static constexpr uint64_t kNoFrame = ~0ull;
+  struct CodePage {
+    uint64_t frame = kNoFrame;
+    std::vector<uint64_t> fragments;  // TCs
+  };
+  std::unordered_map<uint64_t, CodePage> code_pages_;  // by guest virtual page
+  // Guest virtual addresses [first, last] whose mapping an instruction may have changed, to
+  // be checked before translated code runs again.
+  struct VaRange {
+    uint64_t first = 0, last = 0;
+  };
+  std::optional<VaRange> remapped_;
+  void note_remap(VaRange r);
+  static std::optional<VaRange> remapped_by(UnicornCpu& cpu, const Instruction& insn);
+  void check_code_pages(Vm& vm);
   void code_written(Vm& vm, uint64_t frame);
-  // code_changed: the guest wrote to its code (counted as an invalidation); else the engine
-  // retranslates it (adaptive BT).
+  void vmm_stored(Vm& vm, uint64_t va, size_t size);
+  // code_changed: the guest wrote to its code or remapped it (counted as an invalidation);
+  // else the engine retranslates it (adaptive BT).
   void drop_fragment(Vm& vm, uint64_t tc, bool code_changed = true);
   BtCounters counters_;
   TranslatorCounters translated_;

@@ -25,6 +25,10 @@ namespace vmm_data {
 // in the cache reads IF (PUSHF, POPF and STI are callouts), and the VMM injects interrupts
 // only at stops, so the virtual IF is exact wherever it is observed.
 constexpr uint64_t kVirtualIf = 0x0;
+// 8 bytes: a trampoline that runs an instruction whose RIP-relative operand is out of rel32
+// reach of the cache saves the register it addresses the operand through here, and restores
+// it after (the engine restores it too when the instruction faults).
+constexpr uint64_t kScratchSave = 0x8;
 }  // namespace vmm_data
 
 constexpr uint64_t kVirtualIfAddress = kTcWindowBase + vmm_data::kVirtualIf;

@@ -16,6 +16,8 @@ enum class StopKind : uint8_t {
   StopRequested,   // request_stop() from the VMM or another thread
   MemorySync,      // the MMU asked to look at memory at the next block boundary (FillResult)
   InterruptWindow, // RFLAGS.IF became 1 while the VMM watched for it, at a block boundary
+  CodeWrite,       // before a store to a watched code frame (UnicornCpu::set_code_write_barrier);
+                   // RIP at the storing instruction, which has not run; fault_page its page
   TripleFault,     // the CPU gave up (never a host crash)
   HostError,       // the substrate failed (unbacked physical address, internal error)
 };

@@ -38,6 +38,11 @@ struct BlockInfo {
   uint16_t icount = 0;
   uint16_t uncounted = 0;  // VMM instructions at the end of the block (UnicornCpu::set_uncounted)
   bool ends_with_branch = false;
+  // REP string instructions (see Impl::rep_charge). QEMU ends a block after each of them and
+  // runs every further iteration as a block of its own at the instruction's address: the
+  // block `rep_head` is that single instruction, `ends_with_rep` a block whose last one it is.
+  bool rep_head = false, ends_with_rep = false;
+  uint64_t rep_count_mask = 0;  // RCX, or ECX with a 0x67 prefix
   std::vector<uint16_t> offsets;
   uint64_t frames[2] = {kNoAddress, kNoAddress};
   // Blocks in frames that are also written as data are checked against their bytes on every
@@ -107,12 +112,19 @@ struct UnicornCpu::Impl {
   Instruction trap_insn;
   uint64_t pass_once = kNoAddress;
   bool fill_failed = false;
+  bool code_write_blocked = false;  // the refused fill was a store to a watched code frame
   bool invalid_opcode = false;
   uint64_t fault_page = 0;
   Access fault_access = Access::Read;
   uint32_t fault_pfec = 0;
   bool fault_non_canonical = false;
   BlockInfo* current = nullptr;
+  // REP iterations (rep_charge): the current block is a REP head entered for its final count
+  // check, which retired nothing; and whether the block entry a stop interrupted continued a
+  // REP instruction (carried to the first entry of the next run, which resumes it).
+  bool current_retired_nothing = false;
+  bool stop_continues_rep = false, resume_continues_rep = false;
+  uint64_t rep_count = 0;  // the count register at the last REP head's entry
   uint64_t tpr = 0;
 
   // Trap points and block knowledge.
@@ -123,6 +135,10 @@ struct UnicornCpu::Impl {
   std::vector<std::unique_ptr<UnicornCpu::MmioBinding>> mmio_bindings;
   std::unordered_set<uint64_t> watched_frames;  // UnicornCpu::watch_code_frame
   std::vector<uint64_t> written_watched;
+  std::function<bool(uint64_t)> code_write_barrier;  // UnicornCpu::set_code_write_barrier
+  bool store_stops_first(unsigned cpl) const {
+    return cpl == 0 && current && code_write_barrier && code_write_barrier(current->pc);
+  }
   // While a device handles an MMIO access: the instructions of the current block at and after
   // the accessing one, counted already but not retired yet.
   uint64_t unretired_in_block = 0;
@@ -132,10 +148,7 @@ struct UnicornCpu::Impl {
     uint64_t rip = 0;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     if (rip < current->pc || rip >= current->pc + current->size) return;
-    const uint64_t off = rip - current->pc;
-    uint16_t done = 0;
-    while (done < current->offsets.size() && current->offsets[done] < off) ++done;
-    if (done < current->icount) unretired_in_block = current->icount - done;
+    unretired_in_block = charged_from(rip - current->pc);
   }
   // A range of VMM code (a translation cache) whose HLTs are callouts: they get no trap-site
   // hook (Unicorn checks every code hook at each hooked instruction, so thousands of sites
@@ -395,11 +408,14 @@ struct UnicornCpu::Impl {
                            insn->info.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
                            insn->info.meta.category == ZYDIS_CATEGORY_CALL ||
                            insn->info.meta.category == ZYDIS_CATEGORY_RET;
+      b.ends_with_rep = is_rep_string(*insn);
+      if (b.ends_with_rep) b.rep_count_mask = insn->info.address_width == 64 ? ~0ull : 0xffff'ffffull;
       if (uncounted && uncounted(pc + off)) ++b.uncounted;
       off += insn->length();
     }
     if (b.offsets.empty()) b.offsets.push_back(0);
     b.icount = static_cast<uint16_t>(b.offsets.size() - b.uncounted);
+    b.rep_head = b.ends_with_rep && b.offsets.size() == 1 && b.icount == 1;
     ++counters.blocks_scanned;
     for (uint64_t frame : b.frames) {
       if (frame == kNoAddress) continue;
@@ -419,8 +435,50 @@ struct UnicornCpu::Impl {
     }
     auto [it, _] = blocks.emplace(pc, std::move(b));
     BlockInfo* info = &it->second;
-    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, info->verify ? 0u : size, info->icount, info};
+    front[(pc >> 2) & (kFrontCacheSize - 1)] = FrontEntry{pc, fast_path_size(*info), info->icount, info};
     return info;
+  }
+
+  // The size the fast path of on_block matches: 0 for blocks it must not charge blindly
+  // (checked by content, or a REP head whose charge depends on the count register).
+  static uint32_t fast_path_size(const BlockInfo& b) { return b.verify || b.rep_head ? 0u : b.size; }
+
+  static bool is_rep_string(const Instruction& insn) {
+    return insn.has_rep() && (insn.info.meta.category == ZYDIS_CATEGORY_STRINGOP ||
+                              insn.info.meta.category == ZYDIS_CATEGORY_IOSTRINGOP);
+  }
+
+  // A REP string instruction retires once per iteration, and once when it performs none (a
+  // count of 0 on entry): `mov ecx, 3; rep movsb` is 4 instructions. QEMU runs the first
+  // iteration inside the block that holds the instruction, then jumps back to it, so every
+  // further iteration, and the final check that finds the count exhausted, is one more entry of
+  // a block holding only the REP instruction. That final entry retires nothing. Whether an entry
+  // continues the instruction (rather than starting it: a jump to it, a resumed run) is known
+  // from the block before it, never from where blocks happen to end, which differs between
+  // guest code and a translation cache.
+  bool continues_rep(uint64_t pc) const {
+    const BlockInfo* prev = current;
+    if (!prev) return resume_continues_rep;
+    return prev->ends_with_rep && prev->pc + prev->offsets.back() == pc;
+  }
+  // Called before `current` becomes b. Reading RCX costs about 10 ns; when the previous entry
+  // was b's own (an iteration ran and jumped back), the count is one less than it was then.
+  uint16_t rep_charge(const BlockInfo& b, bool continuation) {
+    if (continuation && current == &b) {
+      rep_count = (rep_count - 1) & b.rep_count_mask;
+    } else {
+      uc_reg_read(uc, UC_X86_REG_RCX, &rep_count);
+      rep_count &= b.rep_count_mask;
+    }
+    current_retired_nothing = continuation && rep_count == 0;
+    return current_retired_nothing ? 0 : b.icount;
+  }
+  // Instructions the current block was charged for from byte offset `off` on.
+  uint64_t charged_from(uint64_t off) const {
+    if (current->rep_head && current_retired_nothing) return 0;
+    uint16_t done = 0;
+    while (done < current->offsets.size() && current->offsets[done] < off) ++done;
+    return done < current->icount ? current->icount - done : 0;
   }
 
   void install_site(uint64_t addr);  // defined after the hook callbacks
@@ -439,51 +497,47 @@ struct UnicornCpu::Impl {
   }
 
   [[gnu::noinline]] static void block_slow_path(uc_engine* uc, uint64_t pc, uint32_t size, Impl* s) {
+    const bool continuation = s->continues_rep(pc);
+    s->resume_continues_rep = false;  // only the first entry of a run resumes
     if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
       if (!s->window_stop || s->retired >= s->budget_end || s->sync_requested || s->stop_requested.load()) {
-        s->cause = s->sync_requested           ? Cause::MemorySync
-                   : s->stop_requested.load() ? Cause::StopRequested
-                                              : Cause::Budget;
-        s->stop_pc = pc;
-        uc_emu_stop(uc);
+        s->stop_before_block(uc, pc, s->sync_requested           ? Cause::MemorySync
+                                     : s->stop_requested.load() ? Cause::StopRequested
+                                                                : Cause::Budget,
+                             continuation);
         return;
       }
       // Only the interrupt-window watch sent this block here.
       uint64_t flags = 0;
       uc_reg_read(uc, UC_X86_REG_EFLAGS, &flags);
       if (flags & rflags::IF) {
-        s->cause = Cause::InterruptWindow;
-        s->stop_pc = pc;
-        uc_emu_stop(uc);
+        s->stop_before_block(uc, pc, Cause::InterruptWindow, continuation);
         return;
       }
       const FrontEntry& f = s->front_table[(pc >> 2) & (kFrontCacheSize - 1)];
-      if (f.pc == pc && f.size == size) {  // what the fast path does
+      if (f.pc == pc && f.size == size) {  // what the fast path does (never a REP head)
         s->current = f.block;
         s->retired += f.icount;
         return;
       }
     }
-    // QEMU restarts a block in the middle when the block rewrote its own bytes: the previous
-    // block was abandoned there, not completed (a block that ends without a branch cannot
-    // reach its own middle any other way).
-    if (const BlockInfo* prev = s->current;
-        prev && !prev->ends_with_branch && pc > prev->pc && pc < prev->pc + prev->size) {
+    if (const BlockInfo* prev = s->current; prev && !continuation && restarts(*prev, pc, size)) {
       s->uncharge_unretired(pc);
     }
     if (!s->pending_invalidate_pages.empty()) {
-      s->cause = Cause::Rescan;  // stale translations of a code page: drop them first
-      s->stop_pc = pc;
-      uc_emu_stop(uc);
+      // Stale translations of a code page: drop them first.
+      s->stop_before_block(uc, pc, Cause::Rescan, continuation);
       return;
     }
     auto& f = s->front[(pc >> 2) & (kFrontCacheSize - 1)];
     BlockInfo* b = nullptr;
-    {
+    if (f.pc == pc && f.block && f.block->rep_head && !f.block->verify && f.block->size == size) {
+      b = f.block;  // each iteration of a REP instruction comes here: no map lookup
+    } else {
       auto it = s->blocks.find(pc);
       if (it != s->blocks.end() && it->second.size == size && (!it->second.verify || it->second.unchanged())) {
         b = &it->second;
-        f = FrontEntry{pc, b->verify ? 0u : size, b->icount, b};
+        f = FrontEntry{pc, fast_path_size(*b), b->icount, b};
       } else {
         // A block whose bytes changed since it was translated: Unicorn does not notice every
         // such write (not those through another mapping of the frame), so drop its copy.
@@ -492,15 +546,40 @@ struct UnicornCpu::Impl {
         if (rewritten) s->pending_invalidate.push_back(pc);
         if (!s->pending_invalidate.empty() || s->pending_flush_tlb) {
           // New trap sites need retranslation; restart before this block runs.
-          s->cause = Cause::Rescan;
-          s->stop_pc = pc;
-          uc_emu_stop(uc);
+          s->stop_before_block(uc, pc, Cause::Rescan, continuation);
           return;
         }
       }
     }
+    const uint64_t charge = b->rep_head ? s->rep_charge(*b, continuation) : b->icount;
     s->current = b;
-    s->retired += b->icount;
+    s->retired += charge;
+  }
+
+  // Whether the block (pc, size) entered after `prev` restarts it at a store that rewrote it:
+  // QEMU then abandons the block and runs the storing instruction again, alone, in a block of
+  // its own (a precise self-modifying-code exit), so prev did not complete. A block that ends
+  // without a branch cannot reach its own range any other way (a REP string instruction's next
+  // iteration is told apart before). After a branch, a block inside prev's range is a loop,
+  // unless it is one instruction of prev that is not its last: a loop's block would run on to
+  // the branch.
+  static bool restarts(const BlockInfo& prev, uint64_t pc, uint32_t size) {
+    if (pc < prev.pc || pc >= prev.pc + prev.size) return false;
+    if (!prev.ends_with_branch) return true;
+    const uint64_t off = pc - prev.pc;
+    for (size_t i = 0; i + 1 < prev.offsets.size(); ++i) {
+      if (prev.offsets[i] == off) return size == static_cast<uint32_t>(prev.offsets[i + 1] - off);
+    }
+    return false;
+  }
+
+  // Stops before the block at `pc` runs; the next run resumes there (continuing a REP
+  // instruction if this entry did).
+  void stop_before_block(uc_engine* engine, uint64_t pc, Cause why, bool continuation) {
+    cause = why;
+    stop_pc = pc;
+    stop_continues_rep = continuation;
+    uc_emu_stop(engine);
   }
 
   static void on_trap_site(uc_engine* uc, uint64_t addr, uint32_t, void* user) {
@@ -559,6 +638,14 @@ struct UnicornCpu::Impl {
     }
     uint64_t frame = r.cpu_pa >> 12;
     if (r.write && s->watched_frames.count(frame)) {
+      if (req.access == Access::Write && s->store_stops_first(req.cpl)) {
+        // Refused, not a fault: RIP stays precise at the store and nothing is written.
+        if (s->fill_failed) return false;
+        s->fill_failed = s->code_write_blocked = true;
+        s->fault_page = page_va;
+        s->fault_access = Access::Write;
+        return false;
+      }
       if (req.access == Access::Write) {
         // A frame the VMM translated code from: it hears of the write at the next block
         // boundary, after the store, and drops what changed.
@@ -595,10 +682,7 @@ struct UnicornCpu::Impl {
   // charged the whole block on entry.
   void uncharge_unretired(uint64_t rip) {
     if (!current || rip < current->pc || rip >= current->pc + current->size) return;
-    uint64_t off = rip - current->pc;
-    uint16_t done = 0;
-    while (done < current->offsets.size() && current->offsets[done] < off) ++done;
-    if (done < current->icount) retired -= (current->icount - done);
+    retired -= charged_from(rip - current->pc);
     current = nullptr;
   }
 
@@ -634,6 +718,7 @@ const char* stop_kind_name(StopKind k) {
     case StopKind::StopRequested: return "stop requested";
     case StopKind::MemorySync: return "memory sync";
     case StopKind::InterruptWindow: return "interrupt window";
+    case StopKind::CodeWrite: return "code write";
     case StopKind::TripleFault: return "triple fault";
     case StopKind::HostError: return "host error";
   }
@@ -741,9 +826,11 @@ StopReason UnicornCpu::run(uint64_t budget) {
   for (;;) {
     s.sync_for_write();
     s.cause = Cause::None;
-    s.fill_failed = false;
+    s.fill_failed = s.code_write_blocked = false;
     s.invalid_opcode = false;
     s.current = nullptr;
+    s.resume_continues_rep = s.stop_continues_rep;
+    s.stop_continues_rep = false;
     uint64_t start = 0;
     uc_reg_read(s.uc, UC_X86_REG_RIP, &start);
     const uint64_t until = until_for(start);
@@ -796,6 +883,11 @@ StopReason UnicornCpu::run(uint64_t budget) {
         if (s.invalid_opcode || err == UC_ERR_INSN_INVALID) {
           s.uncharge_unretired(r.rip);
           r.kind = StopKind::InvalidOpcode;
+        } else if (err == UC_ERR_EXCEPTION && s.fill_failed && s.code_write_blocked) {
+          s.uncharge_unretired(r.rip);
+          r.kind = StopKind::CodeWrite;
+          r.fault_page = s.fault_page;
+          r.fault_access = Access::Write;
         } else if (err == UC_ERR_EXCEPTION && s.fill_failed) {
           s.uncharge_unretired(r.rip);
           r.kind = StopKind::MemoryFault;
@@ -890,6 +982,10 @@ std::vector<uint64_t> UnicornCpu::take_written_code_frames() {
   std::vector<uint64_t> out;
   out.swap(impl_->written_watched);
   return out;
+}
+
+void UnicornCpu::set_code_write_barrier(std::function<bool(uint64_t)> stops_before_store) {
+  impl_->code_write_barrier = std::move(stops_before_store);
 }
 
 void UnicornCpu::set_callout_range(uint64_t va, uint64_t size) {

@@ -80,6 +80,11 @@ class UnicornCpu {
   // the frame's address is then in take_written_code_frames(); watch it again to hear more.
   void watch_code_frame(uint64_t cpu_pa);
   std::vector<uint64_t> take_written_code_frames();
+  // A store to a watched frame by CPL-0 code in a block for which `stops_before_store(block
+  // address)` holds does not wait for the block boundary: the CPU stops before it
+  // (StopKind::CodeWrite, RIP at the storing instruction), because the rest of the block may
+  // be a translation of the very bytes it writes. Stores from other blocks go on as above.
+  void set_code_write_barrier(std::function<bool(uint64_t)> stops_before_store);
   // Linear [va, va + size) holds VMM code (a translation cache) whose HLTs are callouts: a
   // HLT there stops the CPU as a TrapPoint of kind HLT at it (whatever the trap policy).
   void set_callout_range(uint64_t va, uint64_t size);

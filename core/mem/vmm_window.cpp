@@ -27,11 +27,13 @@ FillResult VmmWindowTranslator::fill(const FillRequest& req) {
     r.exec = !data;
     return r;
   }
-  // A fetch from a non-canonical address is the guest's #GP (the inner MMU says so), not a
-  // kernel entry: the engine could never translate code there, and would try forever.
-  if (window_.guard_kernel_fetch && req.cpl == 0 && req.access == Access::Fetch && is_canonical(req.page_va)) {
-    ++guarded_;
+  if (window_.guard_kernel_fetch && req.cpl == 0 && req.access == Access::Fetch) {
     FillResult r;
+    if (!is_canonical(req.page_va)) {
+      r.non_canonical = true;  // #GP, as the guest's own tables would say: no entry to translate
+      return r;
+    }
+    ++guarded_;
     r.pf_error_code = 16;  // never delivered: the engine takes this stop
     return r;
   }

@@ -329,6 +329,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
     case StopKind::BudgetExhausted:
     case StopKind::MemorySync:
     case StopKind::InterruptWindow:  // the loop delivers what waited
+    case StopKind::CodeWrite:  // the engine that set the barrier consumed it (bt)
       return true;
     case StopKind::StopRequested:
       if (exit_requested_) return true;
