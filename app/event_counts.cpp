@@ -58,16 +58,15 @@ EventCounts collect_event_counts(Vm& vm) {
     }
   }
   if (auto* bt = dynamic_cast<bt::BtEngine*>(&vm.engine())) {
-    const bt::BtCounters& b = bt->counters();
+    const bt::BtCounters b = bt->counters();
     c["bt.instructions_translated"] = static_cast<double>(bt->translator_counters().guest_instructions);
     c["bt.fragments"] = static_cast<double>(bt->translator_counters().fragments);
-    // Indirect branches are resolved by the VMM here, but VMware resolved them inside the
-    // cache with a hash lookup: they are counted (and priced) as lookups, not callouts.
-    const auto kind = [&](bt::CalloutKind k) { return static_cast<double>(b.callouts_by_kind[static_cast<size_t>(k)]); };
-    c["bt.callouts"] = static_cast<double>(b.callouts) - kind(bt::CalloutKind::IndirectJump) -
-                       kind(bt::CalloutKind::IndirectCall) - kind(bt::CalloutKind::Return);
+    // Every indirect branch is a lookup (priced as VMware's in-cache hash lookup); a miss is
+    // a callout as well.
+    c["bt.callouts"] = static_cast<double>(b.callouts);
     c["bt.sensitive_emulated"] = static_cast<double>(b.sensitive_emulated);
     c["bt.indirect_lookups"] = static_cast<double>(b.indirect_lookups);
+    c["bt.indirect_misses"] = static_cast<double>(b.indirect_misses);
     c["bt.chained"] = static_cast<double>(b.chained);
     // Adaptive BT: stores emulated by their callout (each is also one of bt.callouts).
     c["bt.adapted_writes"] = static_cast<double>(b.adapted_writes);

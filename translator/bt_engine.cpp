@@ -2,6 +2,7 @@
 #include "translator/red_pill.hpp"
 
 #include <cstring>
+#include <tuple>
 #include <utility>
 
 #include "core/cpu/fault_address.hpp"
@@ -55,7 +56,16 @@ BtEngine::BtEngine(Vm&) {
   std::memset(tc_, 0xcc, kTcWindowSize);
   std::memset(tc_, 0, kVmmDataSize);
   tc_[vmm_data::kVirtualIf] = 1;  // no in-cache CLI pending
+  lookup_ = std::make_unique<LookupTables>(tc_);
   next_free_ = kTcFragmentsBase;
+}
+
+BtCounters BtEngine::counters() const {
+  BtCounters c = counters_;
+  c.hash_hits = lookup_->hits(LookupTable::Hash);
+  c.return_cache_hits = lookup_->hits(LookupTable::ReturnCache);
+  c.indirect_lookups += c.hash_hits + c.return_cache_hits;
+  return c;
 }
 
 BtEngine::~BtEngine() = default;
@@ -68,6 +78,7 @@ Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
   w.size = kTcWindowSize;
   w.cpu_pa = kTcCpuPa;
   w.writable_bytes = kVmmDataSize;
+  w.read_only_bytes = kLookupTablesSize;
   w.guard_kernel_fetch = true;
   vm.vmm_window().set(w);
   BtEngine* self = e.get();
@@ -154,7 +165,8 @@ void BtEngine::flush(Vm& vm) {
   pending_step_.reset();
   step_for_.clear();
   step_fragments_.clear();
-  std::memset(tc_ + kVmmDataSize, 0xcc, kTcWindowSize - kVmmDataSize);
+  lookup_->clear();
+  std::memset(host(kTcFragmentsBase), 0xcc, kTcWindowBase + kTcWindowSize - kTcFragmentsBase);
   vm.cpu().invalidate_code(kTcFragmentsBase, kTcWindowBase + kTcWindowSize - kTcFragmentsBase);
   next_free_ = kTcFragmentsBase;
 }
@@ -186,6 +198,8 @@ Result<uint64_t> BtEngine::place(Vm& vm, const TranslationUnit& unit) {
   for (const ExitStub& stub : fragment->stubs) {
     if (stub.role == StubRole::Jump) uncounted_.erase(stub.tc_address);
   }
+  uncounted_.insert(fragment->uncounted.begin(), fragment->uncounted.end());
+  enter_return_points(*fragment);
   const uint64_t tc = fragment->tc_address;
   fragments_.emplace(tc, std::move(*fragment));
   watch_source(vm, tc, unit.guest_rip, unit.guest_end, unit.end == UnitEnd::Undecodable);
@@ -233,6 +247,17 @@ bool BtEngine::step_over_store(Vm& vm) {
   ++counters_.store_steps;
   pending_step_ = vm.cpu().rip();
   return true;
+}
+
+// A call's return address is known when the call is translated: the return-address cache
+// sends the return there, to the fragment's return-point stub (chained to the caller's next
+// fragment once it ran), so that even the first return hits.
+void BtEngine::enter_return_points(const Fragment& f) {
+  for (const ExitStub& stub : f.stubs) {
+    if (stub.role == StubRole::ReturnPoint) {
+      lookup_->enter(LookupTable::ReturnCache, stub.guest_target, stub.tc_address, f.tc_address);
+    }
+  }
 }
 
 Result<uint64_t> BtEngine::enter(Vm& vm, uint64_t guest_rip) {
@@ -491,7 +516,13 @@ void BtEngine::drop_fragment(Vm& vm, uint64_t tc, bool code_changed) {
   }
   // The fragment stays in fragments_ (a stop inside it still maps back to the guest), but
   // nothing reaches it any more; Unicorn forgets its translation.
-  if (const Fragment* f = fragment_at(tc)) vm.cpu().invalidate_code(f->tc_address, f->size);
+  if (const Fragment* f = fragment_at(tc)) {
+    for (LookupTable t : {LookupTable::Hash, LookupTable::ReturnCache}) lookup_->forget(t, f->guest_rip, tc);
+    for (const ExitStub& stub : f->stubs) {
+      if (stub.role == StubRole::ReturnPoint) lookup_->forget(LookupTable::ReturnCache, stub.guest_target, tc);
+    }
+    vm.cpu().invalidate_code(f->tc_address, f->size);
+  }
 }
 
 void BtEngine::chain(Vm& vm, const Callout& c, uint64_t target_tc) {
@@ -546,7 +577,15 @@ bool BtEngine::detranslate(Vm& vm, uint64_t tc) {
   } else {
     cpu.set_rip(r->guest_rip);
   }
-  if (r->undo_rsp && tc != r->tc_begin) cpu.set_gpr(Gpr::Rsp, cpu.gpr(Gpr::Rsp) + r->undo_rsp);
+  // Whatever the rewrite changed before the stop, from RSP to the registers it works in.
+  if (r->undo_rsp) cpu.set_gpr(Gpr::Rsp, cpu.gpr(Gpr::Rsp) + static_cast<uint64_t>(static_cast<int64_t>(r->undo_rsp)));
+  for (auto [flag, reg, slot] : {std::tuple{FaultRange::kRestoreRax, Gpr::Rax, vmm_data::kLookupSaveRax},
+                                 std::tuple{FaultRange::kRestoreRcx, Gpr::Rcx, vmm_data::kLookupSaveRcx}}) {
+    if (!(r->restore & flag)) continue;
+    uint64_t saved = 0;
+    std::memcpy(&saved, tc_ + slot, sizeof saved);
+    cpu.set_gpr(reg, saved);
+  }
   ++counters_.detranslations;
   return true;
 }
@@ -671,7 +710,13 @@ bool BtEngine::indirect(Vm& vm, const Callout& c) {
     }
   }
   ++counters_.indirect_lookups;
-  if (!by_guest_rip_.count(target)) ++counters_.indirect_misses;
+  ++counters_.indirect_misses;
+  // Translated code finds the target in the cache from now on.
+  if (canonical(target)) {
+    if (auto tc = enter(vm, target)) {
+      lookup_->enter(c.kind == CalloutKind::Return ? LookupTable::ReturnCache : LookupTable::Hash, target, *tc, *tc);
+    }
+  }
   cpu.set_gpr(Gpr::Rsp, rsp);
   cpu.set_rip(target);  // before_run enters its translation (or the CPU faults on it)
   cpu.add_retired(1);
@@ -830,7 +875,9 @@ bool BtEngine::trap(Vm& vm, const StopReason& stop, RunOutcome& out) {
     out.detail = "bt: a trap point in the translation cache that is no callout";
     return false;
   }
-  return callout(vm, *c, out);
+  // A copy: translating on the callout's behalf may flush the cache, its fragment with it.
+  const Callout copy = *c;
+  return callout(vm, copy, out);
 }
 
 }  // namespace hvsim::bt

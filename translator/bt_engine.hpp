@@ -30,6 +30,7 @@
 #include "core/vm/engine.hpp"
 #include "translator/counters.hpp"
 #include "translator/fragment.hpp"
+#include "translator/lookup_tables.hpp"
 #include "translator/unit.hpp"
 #include "translator/vmm_layout.hpp"
 
@@ -53,8 +54,10 @@ constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
   X(sensitive_emulated, "sensitive instructions emulated by the VMM after a callout")        \
   X(trampolines, "trampolines built (a sensitive instruction run once, unmodified)")         \
   X(chained, "exit stubs chained to their target's fragment")                                \
-  X(indirect_lookups, "indirect branches and returns resolved by the VMM")                   \
-  X(indirect_misses, "indirect targets not translated yet")                                  \
+  X(indirect_lookups, "indirect branches and returns resolved, in the cache or by the VMM")  \
+  X(indirect_misses, "indirect branches and returns resolved by the VMM (a callout)")        \
+  X(hash_hits, "indirect jmp and call targets found in the cache's hash table")              \
+  X(return_cache_hits, "returns whose target the cache's return-address cache held")         \
   X(detranslations, "stops inside the TC mapped back to the guest instruction")             \
   X(flushes, "translation-cache flushes (full)")                                             \
   X(code_writes, "guest stores to frames holding translated code")                           \
@@ -85,7 +88,8 @@ class BtEngine : public Engine {
   bool stopped(Vm& vm, const StopReason& stop) override;
   void before_run(Vm& vm) override;
 
-  const BtCounters& counters() const { return counters_; }
+  // The VMM's counts, with the lookups translated code counted (hits) added in.
+  BtCounters counters() const;
   const TranslatorCounters& translator_counters() const { return translated_; }
   // The fragment holding TC address `tc` (for hvsim translate and the visualizer).
   const Fragment* fragment_at(uint64_t tc) const;
@@ -224,6 +228,9 @@ class BtEngine : public Engine {
   // code_changed: the guest wrote to its code or remapped it (counted as an invalidation);
   // else the engine retranslates it (adaptive BT).
   void drop_fragment(Vm& vm, uint64_t tc, bool code_changed = true);
+  // The in-cache indirect-branch lookup's tables (lookup_tables.hpp).
+  std::unique_ptr<LookupTables> lookup_;
+  void enter_return_points(const Fragment& f);
   BtCounters counters_;
   TranslatorCounters translated_;
 };

@@ -16,6 +16,7 @@ void count_fragment(const TranslationUnit& unit, const Fragment& fragment, Trans
       case Rewrite::CondJump:
       case Rewrite::Loop:
       case Rewrite::Call: ++c.direct_branches; break;
+      case Rewrite::Lookup: ++c.lookups; break;
       case Rewrite::Callout:
       case Rewrite::Count: break;
     }

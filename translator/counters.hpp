@@ -17,6 +17,7 @@ namespace hvsim::bt {
   X(rip_relative, "RIP-relative operands re-encoded")                              \
   X(in_cache, "sensitive instructions emulated inside the translation cache")     \
   X(direct_branches, "direct branches rewritten to exit stubs")                    \
+  X(lookups, "indirect branches and returns rewritten to an in-cache lookup")      \
   X(exit_stubs, "exit stubs emitted")                                               \
   X(callouts, "callouts emitted, all kinds (exit stubs included)")
 

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "translator/vmm_layout.hpp"
 
@@ -83,10 +85,10 @@ class Emitter {
     return b;
   }
 
-  void range(uint64_t begin, FaultRange::Kind kind, uint64_t guest_rip, uint8_t undo_rsp = 0) {
+  void range(uint64_t begin, FaultRange::Kind kind, uint64_t guest_rip, int32_t undo_rsp = 0, uint8_t restore = 0) {
     const uint64_t end = sink_.here();
     if (end == begin) return;
-    frag_.fault_map.push_back({begin, static_cast<uint32_t>(end - begin), guest_rip, kind, undo_rsp});
+    frag_.fault_map.push_back({begin, static_cast<uint32_t>(end - begin), guest_rip, kind, undo_rsp, restore});
   }
 
   // A callout HLT. resume: whether the guest continues in this fragment after it.
@@ -140,13 +142,7 @@ class Emitter {
       case InsnClass::RipRelative: return rip_relative(gi);
       case InsnClass::Sensitive: return sensitive(gi);
       case InsnClass::DirectBranch: return direct_branch(gi);
-      case InsnClass::IndirectBranch: {
-        const CalloutKind k = c.branch == BranchKind::IndirectCall ? CalloutKind::IndirectCall
-                              : c.branch == BranchKind::Return     ? CalloutKind::Return
-                                                                   : CalloutKind::IndirectJump;
-        callout(gi, k, SensitiveKind::Count, false);
-        return Rewrite::Callout;
-      }
+      case InsnClass::IndirectBranch: return indirect_branch(gi);
     }
     return Rewrite::Ident;
   }
@@ -221,6 +217,7 @@ class Emitter {
       case BranchKind::Call:
         push_return_address(gi);
         stub(target, gi.guest_rip, StubRole::Call);
+        stub(gi.next_rip(), gi.guest_rip, StubRole::ReturnPoint);
         return Rewrite::Call;
       case BranchKind::Jcc: {
         // jcc rel32 over the fall-through stub to the taken stub (0F 80+cc).
@@ -274,6 +271,175 @@ class Emitter {
     sink_.put32(static_cast<uint32_t>(ret >> 32));
     range(mov_high, FaultRange::Kind::Rewritten, gi.guest_rip, 8);
   }
+
+  // Indirect jmp and call (near, r/m64) and ret [imm16]: the target is looked up inside the
+  // cache, jmp and call targets in the hash table, return addresses in the return-address
+  // cache (vmm_layout.hpp); only a miss is a callout, which the VMM resolves and then enters
+  // in the table. The lookup works in RAX and RCX, saved in the data area, and touches no
+  // flag (MOVZX, NOT, LEA, JRCXZ), so the guest's RFLAGS need no saving:
+  //
+  //   mov [save_rax], rax
+  //   mov rax, <target>            the guest's operand, or [rsp] for ret: may fault as the guest's
+  //   mov [save_rcx], rcx
+  //   movzx ecx, ax                the index: the target's low 16 bits
+  //   mov rcx, [rcx*8 + keys]
+  //   not rcx
+  //   lea rcx, [rcx + rax + 1]     target - key
+  //   jrcxz hit
+  //   mov rcx, [save_rcx]          miss: the guest state before the instruction, and a callout
+  //   mov rax, [save_rax]
+  //   hlt
+  // hit:
+  //   movzx ecx, ax
+  //   mov rcx, [rcx*8 + tcs]
+  //   mov [lookup_target], rcx
+  //   mov rcx, [hits]; lea rcx, [rcx + 1]; mov [hits], rcx
+  //   mov rcx, [save_rcx]
+  //   mov rax, [save_rax]
+  //   push imm32 (call) | lea rsp, [rsp + 8 + imm16] (ret)
+  //   jmp [lookup_target]          retires as the guest's instruction; nothing before it does
+  //
+  // A stop anywhere inside reports the guest instruction with RAX, RCX and RSP as before it.
+  // Forms it does not take (another operand size, a prefix other than a segment or address
+  // size, an operand or return address out of reach) remain a callout.
+  Rewrite indirect_branch(const GuestInsn& gi) {
+    const BranchKind branch = gi.cls.branch;
+    const CalloutKind kind = branch == BranchKind::IndirectCall ? CalloutKind::IndirectCall
+                             : branch == BranchKind::Return     ? CalloutKind::Return
+                                                                : CalloutKind::IndirectJump;
+    const LookupTable table = branch == BranchKind::Return ? LookupTable::ReturnCache : LookupTable::Hash;
+    const uint64_t ret = gi.next_rip();
+    const bool push_fits = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(ret))) == ret;
+    const uint64_t begin = sink_.here();
+    std::optional<std::vector<uint8_t>> load = target_load(gi, begin + 7);
+    if (!load || (branch == BranchKind::IndirectCall && !push_fits)) {
+      callout(gi, kind, SensitiveKind::Count, false);
+      if (branch == BranchKind::IndirectCall) stub(ret, gi.guest_rip, StubRole::ReturnPoint);
+      return Rewrite::Callout;
+    }
+    constexpr uint8_t kRax = 0, kRcx = 1;
+    constexpr uint8_t kBoth = FaultRange::kRestoreRax | FaultRange::kRestoreRcx;
+    const uint64_t rip = gi.guest_rip;
+    data_mov(0x89, kRax, vmm_data::kLookupSaveRax);
+    range(begin, FaultRange::Kind::Rewritten, rip);
+    uint64_t at = sink_.here();
+    vmm_put(load->data(), load->size());
+    range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRax);
+    at = sink_.here();
+    data_mov(0x89, kRcx, vmm_data::kLookupSaveRcx);
+    vmm_put({0x0f, 0xb7, 0xc8});  // movzx ecx, ax
+    table_load(lookup_keys(table));
+    vmm_put({0x48, 0xf7, 0xd1});              // not rcx
+    vmm_put({0x48, 0x8d, 0x4c, 0x01, 0x01});  // lea rcx, [rcx + rax + 1]
+    constexpr uint8_t kMissBytes = 7 + 7 + 1;
+    vmm_put({0xe3, kMissBytes});  // jrcxz hit
+    data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
+    data_mov(0x8b, kRax, vmm_data::kLookupSaveRax);
+    range(at, FaultRange::Kind::Rewritten, rip, 0, kBoth);
+    callout(gi, kind, SensitiveKind::Count, false);
+    at = sink_.here();
+    vmm_put({0x0f, 0xb7, 0xc8});  // movzx ecx, ax
+    table_load(lookup_tcs(table));
+    data_mov(0x89, kRcx, vmm_data::kLookupTarget);
+    const uint64_t hits = table == LookupTable::Hash ? vmm_data::kHashHits : vmm_data::kReturnCacheHits;
+    data_mov(0x8b, kRcx, hits);
+    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
+    data_mov(0x89, kRcx, hits);
+    data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
+    data_mov(0x8b, kRax, vmm_data::kLookupSaveRax);
+    int32_t moved_rsp = 0;
+    if (branch == BranchKind::IndirectCall) {
+      range(at, FaultRange::Kind::Rewritten, rip, 0, kBoth);
+      at = sink_.here();
+      vmm_put({0x68});  // push imm32: a fault is the guest CALL's, RSP unchanged
+      sink_.put32(static_cast<uint32_t>(ret));
+      range(at, FaultRange::Kind::Rewritten, rip, 0, kBoth);
+      at = sink_.here();
+      moved_rsp = -8;
+    } else if (branch == BranchKind::Return) {
+      const Instruction& insn = *gi.insn;
+      const uint32_t popped = 8 + (insn.operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+                                       ? static_cast<uint32_t>(insn.operands[0].imm.value.u & 0xffff)
+                                       : 0);
+      vmm_put({0x48, 0x8d, 0xa4, 0x24});  // lea rsp, [rsp + popped]
+      sink_.put32(popped);
+      range(at, FaultRange::Kind::Rewritten, rip, 0, kBoth);
+      at = sink_.here();
+      moved_rsp = static_cast<int32_t>(popped);
+    }
+    data_jmp(vmm_data::kLookupTarget);  // the guest's instruction: not in frag_.uncounted
+    range(at, FaultRange::Kind::Rewritten, rip, -moved_rsp, kBoth);
+    if (branch == BranchKind::IndirectCall) stub(ret, gi.guest_rip, StubRole::ReturnPoint);
+    return Rewrite::Lookup;
+  }
+
+  // mov rax, <the branch's target>, placed at `at`: for ret, [rsp]; for jmp or call r/m64,
+  // the same operand (MOV r64, r/m64 keeps ModRM's mode and r/m, SIB and displacement, a
+  // RIP-relative one re-encoded for `at`). nullopt for forms the lookup does not take.
+  std::optional<std::vector<uint8_t>> target_load(const GuestInsn& gi, uint64_t at) const {
+    const Instruction& insn = *gi.insn;
+    if (insn.info.operand_width != 64) return std::nullopt;
+    if (gi.cls.branch == BranchKind::Return) return std::vector<uint8_t>{0x48, 0x8b, 0x04, 0x24};
+    const auto& raw = insn.info.raw;
+    if (insn.info.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || raw.modrm.offset == 0) return std::nullopt;
+    const unsigned opcode_at = raw.modrm.offset - 1u;
+    if (gi.bytes[opcode_at] != 0xff) return std::nullopt;
+    std::vector<uint8_t> out;
+    uint8_t rex = 0x48;
+    for (unsigned i = 0; i < opcode_at; ++i) {
+      const uint8_t b = gi.bytes[i];
+      if ((insn.info.attributes & ZYDIS_ATTRIB_HAS_REX) && i == raw.rex.offset) {
+        rex |= b & 0x03;  // X and B: the operand's index and base or register
+        continue;
+      }
+      const bool segment = b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65;
+      if (!segment && b != 0x67) return std::nullopt;
+      out.push_back(b);
+    }
+    out.push_back(rex);
+    out.push_back(0x8b);
+    const size_t modrm_at = out.size();
+    out.push_back(static_cast<uint8_t>(gi.bytes[raw.modrm.offset] & 0xc7));  // reg = RAX
+    out.insert(out.end(), gi.bytes.begin() + raw.modrm.offset + 1, gi.bytes.begin() + insn.length());
+    const uint8_t modrm = out[modrm_at];
+    if ((modrm & 0xc7) == 0x05) {  // [rip + disp32] (or [eip + disp32] with 0x67)
+      const auto& op = insn.operands[0];
+      uint64_t absolute = 0;
+      if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insn.info, &op, gi.guest_rip, &absolute))) return std::nullopt;
+      const int64_t d = static_cast<int64_t>(absolute - (at + out.size()));
+      if (insn.info.address_width != 32 && !fits_rel32(d)) return std::nullopt;
+      const uint32_t v = static_cast<uint32_t>(d);
+      std::memcpy(out.data() + modrm_at + 1, &v, 4);
+    }
+    return out;
+  }
+
+  // An instruction of the VMM's: it does not retire (UnicornCpu::set_uncounted).
+  void vmm_put(std::initializer_list<uint8_t> bytes) { vmm_put(bytes.begin(), bytes.size()); }
+  void vmm_put(const uint8_t* bytes, size_t n) {
+    frag_.uncounted.push_back(sink_.here());
+    sink_.put(bytes, n);
+  }
+  // MOV between a 64-bit register (0 RAX, 1 RCX) and the VMM data area, RIP-relative:
+  // opcode 0x89 stores, 0x8b loads.
+  void data_mov(uint8_t opcode, uint8_t reg, uint64_t data_offset) {
+    const uint64_t end = sink_.here() + 7;
+    vmm_put({0x48, opcode, static_cast<uint8_t>(0x05 | reg << 3)});
+    sink_.put32(static_cast<uint32_t>(kTcWindowBase + data_offset - end));
+  }
+  // jmp [rip + disp32] to the address stored in the data area.
+  void data_jmp(uint64_t data_offset) {
+    const uint64_t end = sink_.here() + 6;
+    sink_.put({0xff, 0x25});
+    sink_.put32(static_cast<uint32_t>(kTcWindowBase + data_offset - end));
+  }
+  // mov rcx, [rcx*8 + array]: the window is in the top 2 GiB, so a sign-extended disp32
+  // addresses it without a base register.
+  void table_load(uint64_t array) {
+    vmm_put({0x48, 0x8b, 0x0c, 0xcd});
+    sink_.put32(static_cast<uint32_t>(array));
+  }
+  static_assert(kTcWindowBase >= 0xffffffff80000000ull, "disp32 addressing of the data area");
 
   const TranslationUnit& unit_;
   Sink sink_;

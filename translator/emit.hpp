@@ -11,9 +11,9 @@
 namespace hvsim::bt {
 
 // No fragment is larger: at most 11 IDENT instructions (15 bytes each) before the longest
-// unit-ending rewrite (a call's 20-byte push and its 5-byte stub), or 12 IDENT instructions
-// and a 5-byte limit stub.
-constexpr size_t kMaxFragmentSize = 256;
+// unit-ending rewrite (an indirect call's in-cache lookup, about 130 bytes, and its
+// return-point stub), or 12 IDENT instructions and a 5-byte limit stub.
+constexpr size_t kMaxFragmentSize = 384;
 
 // Writes the fragment into out[0, size) for execution at tc_address, which must lie in the
 // TC window's fragment area (vmm_layout.hpp) together with the whole fragment. Errors: the

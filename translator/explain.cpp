@@ -29,9 +29,12 @@ std::string why(const GuestInsn& gi, const InsnTranslation& t, const Fragment& f
       }
     }
   }
+  if (t.rewrite == Rewrite::Lookup) {
+    return s + (c.branch == BranchKind::Return ? ": in the return-address cache" : ": in the hash table");
+  }
   for (const auto& st : f.stubs) {
     if (st.from_guest_rip == gi.guest_rip && st.role != StubRole::FallThrough &&
-        st.role != StubRole::Limit) {
+        st.role != StubRole::Limit && st.role != StubRole::ReturnPoint) {
       return s + "; guest target " + hex(st.guest_target);
     }
   }

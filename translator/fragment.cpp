@@ -43,6 +43,7 @@ const char* stub_role_name(StubRole r) {
     case StubRole::Taken: return "taken";
     case StubRole::FallThrough: return "fall-through";
     case StubRole::Limit: return "instruction limit";
+    case StubRole::ReturnPoint: return "return point";
   }
   return "?";
 }

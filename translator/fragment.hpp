@@ -51,7 +51,8 @@ const char* callout_kind_text(CalloutKind k);
   X(Jump, "jmp: an exit stub to the target")                                                        \
   X(CondJump, "jcc: jcc rel32 to the taken stub, then the fall-through stub")                       \
   X(Loop, "loop/jrcxz: rel8 to the taken stub, then the fall-through stub")                         \
-  X(Call, "call: push the guest return address, then an exit stub to the target")
+  X(Call, "call: push the guest return address, then an exit stub to the target")              \
+  X(Lookup, "indirect jmp/call or ret: target looked up in the cache's tables (hash table, return-address cache); a callout on a miss")
 // clang-format on
 
 enum class Rewrite : uint8_t {
@@ -85,6 +86,7 @@ enum class StubRole : uint8_t {
   Taken,        // jcc / loop taken
   FallThrough,  // jcc / loop not taken
   Limit,        // the unit reached its instruction limit
+  ReturnPoint,  // a call's return address: reached only through the return-address cache
 };
 const char* stub_role_name(StubRole r);
 
@@ -108,9 +110,13 @@ struct FaultRange {
   uint32_t length = 0;
   uint64_t guest_rip = 0;  // report faults here; the guest state is "before this instruction"
   Kind kind = Kind::Ident;
-  // Bytes to add back to RSP before reporting a fault here: the rewrite moved RSP before the
-  // faulting store (the long form of the call push).
-  uint8_t undo_rsp = 0;
+  // Bytes to add to RSP before reporting a stop here: the rewrite moved RSP already (the
+  // long form of the call push, the in-cache return).
+  int32_t undo_rsp = 0;
+  // Guest registers the rewrite works in, saved in the VMM data area: put back before
+  // reporting a stop here (the indirect-branch lookup).
+  enum : uint8_t { kRestoreRax = 1, kRestoreRcx = 2 };
+  uint8_t restore = 0;
 
   bool ident() const { return kind == Kind::Ident; }
   bool contains(uint64_t tc) const { return tc >= tc_begin && tc - tc_begin < length; }
@@ -132,6 +138,9 @@ struct Fragment {
   std::vector<ExitStub> stubs;
   std::vector<FaultRange> fault_map;  // ascending, contiguous, covering [tc_address, +size)
   std::vector<InsnTranslation> insns;
+  // TC addresses of instructions that are the VMM's, not a guest instruction's (the in-cache
+  // lookup's): they do not retire. Callouts and stubs are the VMM's too (not listed).
+  std::vector<uint64_t> uncounted;
 
   const Callout* callout_at(uint64_t tc) const;
   const FaultRange* fault_range_at(uint64_t tc) const;

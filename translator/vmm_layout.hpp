@@ -12,10 +12,17 @@ namespace hvsim::bt {
 constexpr uint64_t kTcWindowBase = 0xffffffffff000000ull;
 constexpr uint64_t kTcWindowSize = 16ull << 20;
 
-// The first 64 KiB of the window: virtual CPU state used by code in the cache.
+// The first 64 KiB of the window: virtual CPU state used by code in the cache, which reads
+// and writes it.
 constexpr uint64_t kVmmDataSize = 64ull << 10;
-// Fragments follow the data area.
-constexpr uint64_t kTcFragmentsBase = kTcWindowBase + kVmmDataSize;
+// Then the indirect-branch lookup tables (below), which code in the cache only reads: the
+// VMM fills them, and a guest store there faults.
+constexpr uint64_t kLookupEntries = 1ull << 16;  // per table, direct-mapped
+constexpr uint64_t kLookupTableBytes = 2 * 8 * kLookupEntries;
+enum class LookupTable : uint8_t { Hash, ReturnCache };
+constexpr uint64_t kLookupTablesSize = 2 * kLookupTableBytes;
+// Fragments follow the tables.
+constexpr uint64_t kTcFragmentsBase = kTcWindowBase + kVmmDataSize + kLookupTablesSize;
 
 // Offsets into the data area. One place for them: the emitter writes code that addresses
 // them, the engine reads and writes them between callouts.
@@ -29,7 +36,28 @@ constexpr uint64_t kVirtualIf = 0x0;
 // reach of the cache saves the register it addresses the operand through here, and restores
 // it after (the engine restores it too when the instruction faults).
 constexpr uint64_t kScratchSave = 0x8;
+// In-cache indirect-branch lookup (emit.cpp): the two registers it works in are saved here
+// and restored before the guest goes on (the engine restores them too at a stop inside the
+// lookup); the fragment found is jumped to through kLookupTarget; hits are counted here
+// (the VMM counts the misses: each is a callout).
+constexpr uint64_t kLookupSaveRax = 0x10;
+constexpr uint64_t kLookupSaveRcx = 0x18;
+constexpr uint64_t kLookupTarget = 0x20;
+constexpr uint64_t kHashHits = 0x28;
+constexpr uint64_t kReturnCacheHits = 0x30;
 }  // namespace vmm_data
+
+// The lookup tables: for indirect jmp and call targets (Hash) and for return addresses
+// (ReturnCache, filled when a call is translated, since its return address is known then).
+// Each is two arrays of kLookupEntries 8-byte words: guest RIPs (keys) then TC addresses,
+// indexed by the guest RIP's low 16 bits, which the lookup gets with one flag-free MOVZX.
+// An empty key never matches its own index (index ^ 1), so no guest RIP hits an empty slot.
+constexpr uint64_t lookup_index(uint64_t guest_rip) { return guest_rip & (kLookupEntries - 1); }
+constexpr uint64_t lookup_empty_key(uint64_t index) { return index ^ 1; }
+constexpr uint64_t lookup_keys(LookupTable t) {
+  return kTcWindowBase + kVmmDataSize + (t == LookupTable::Hash ? 0 : kLookupTableBytes);
+}
+constexpr uint64_t lookup_tcs(LookupTable t) { return lookup_keys(t) + 8 * kLookupEntries; }
 
 constexpr uint64_t kVirtualIfAddress = kTcWindowBase + vmm_data::kVirtualIf;
 

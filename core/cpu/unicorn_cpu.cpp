@@ -44,6 +44,9 @@ struct BlockInfo {
   bool rep_head = false, ends_with_rep = false;
   uint64_t rep_count_mask = 0;  // RCX, or ECX with a 0x67 prefix
   std::vector<uint16_t> offsets;
+  // Per entry of `offsets`, whether that instruction is the VMM's (set_uncounted); empty when
+  // none is.
+  std::vector<bool> vmm_instruction;
   uint64_t frames[2] = {kNoAddress, kNoAddress};
   // Blocks in frames that are also written as data are checked against their bytes on every
   // execution instead of write-protecting the frame (see on_tlb_fill).
@@ -410,10 +413,15 @@ struct UnicornCpu::Impl {
                            insn->info.meta.category == ZYDIS_CATEGORY_RET;
       b.ends_with_rep = is_rep_string(*insn);
       if (b.ends_with_rep) b.rep_count_mask = insn->info.address_width == 64 ? ~0ull : 0xffff'ffffull;
-      if (uncounted && uncounted(pc + off)) ++b.uncounted;
+      if (uncounted && uncounted(pc + off)) {
+        ++b.uncounted;
+        b.vmm_instruction.resize(b.offsets.size());
+        b.vmm_instruction.back() = true;
+      }
       off += insn->length();
     }
     if (b.offsets.empty()) b.offsets.push_back(0);
+    if (!b.vmm_instruction.empty()) b.vmm_instruction.resize(b.offsets.size());
     b.icount = static_cast<uint16_t>(b.offsets.size() - b.uncounted);
     b.rep_head = b.ends_with_rep && b.offsets.size() == 1 && b.icount == 1;
     ++counters.blocks_scanned;
@@ -476,8 +484,11 @@ struct UnicornCpu::Impl {
   // Instructions the current block was charged for from byte offset `off` on.
   uint64_t charged_from(uint64_t off) const {
     if (current->rep_head && current_retired_nothing) return 0;
-    uint16_t done = 0;
-    while (done < current->offsets.size() && current->offsets[done] < off) ++done;
+    uint16_t done = 0;  // counted instructions before `off`
+    const std::vector<bool>& vmm = current->vmm_instruction;
+    for (size_t i = 0; i < current->offsets.size() && current->offsets[i] < off; ++i) {
+      if (vmm.empty() || !vmm[i]) ++done;
+    }
     return done < current->icount ? current->icount - done : 0;
   }
 

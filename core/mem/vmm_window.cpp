@@ -8,10 +8,13 @@ FillResult VmmWindowTranslator::fill(const FillRequest& req) {
   if (!active_) [[likely]] return inner_.fill(req);
   if (window_.contains(req.page_va)) {
     const uint64_t offset = req.page_va - window_.va_begin;
-    const bool data = offset < window_.writable_bytes;
-    // Translated code only fetches from the fragments and only writes the data area; any
-    // other access is the guest's own, to an address the VMM took from it.
-    const bool vmm_access = req.cpl == 0 && (data ? req.access != Access::Fetch : req.access == Access::Fetch);
+    const bool writable = offset < window_.writable_bytes;
+    const bool data = offset - window_.writable_bytes < window_.read_only_bytes || writable;
+    // Translated code only fetches from the fragments, reads the data area and the tables and
+    // writes only the data area; any other access is the guest's own, to an address the VMM
+    // took from it.
+    const bool vmm_access = req.cpl == 0 && (data ? req.access == Access::Read || (writable && req.access == Access::Write)
+                                                  : req.access == Access::Fetch);
     if (!vmm_access) {
       FillResult guest = inner_.fill(req);
       if (!guest.ok) return guest;  // the guest's own tables fault there anyway
@@ -23,7 +26,8 @@ FillResult VmmWindowTranslator::fill(const FillRequest& req) {
     FillResult r;
     r.ok = true;
     r.cpu_pa = window_.cpu_pa + offset;
-    r.read = r.write = data;
+    r.read = data;
+    r.write = writable;
     r.exec = !data;
     return r;
   }

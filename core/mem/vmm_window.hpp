@@ -6,7 +6,8 @@
 //
 // - Linear [va_begin, va_begin + size) maps to CPU-physical [cpu_pa, ...): the translation cache,
 //   kernel mode only; its first `writable_bytes` (the VMM data area that in-cache code
-//   writes) read-write, the rest execute-only. Any other access to the window is the
+//   writes) read-write, the next `read_only_bytes` (tables in-cache code reads) read-only,
+//   the rest execute-only. Any other access to the window is the
 //   guest's: it faults as the guest's own tables say, or as a protection fault where the
 //   guest mapped something the VMM took from it.
 // - With `guard_kernel_fetch`, no CPL-0 TLB entry outside the window is executable: the
@@ -22,6 +23,7 @@ struct VmmWindow {
   uint64_t va_begin = 0, size = 0;  // the window may end at 2^64
   uint64_t cpu_pa = 0;
   uint64_t writable_bytes = 0;
+  uint64_t read_only_bytes = 0;
   bool guard_kernel_fetch = false;
   bool contains(uint64_t va) const { return va - va_begin < size; }
 };

@@ -1,5 +1,8 @@
 // Fragments: IDENT copies, RIP-relative re-encoding, branches and their exit stubs.
+#include <algorithm>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -165,10 +168,14 @@ TEST_CASE("Translator: a direct call pushes the guest return address, never a TC
     CHECK(p.operands[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE);
     CHECK(static_cast<uint64_t>(p.operands[0].imm.value.s) == g.base + 5);
     CHECK(p.info.operand_width == 64);
-    REQUIRE(t.frag.stubs.size() == 1);
+    REQUIRE(t.frag.stubs.size() == 2);
     CHECK(t.frag.stubs[0].role == StubRole::Call);
     CHECK(t.frag.stubs[0].guest_target == g.base + 5 + 0x100);
     CHECK(t.frag.stubs[0].tc_address == p.next());
+    // The return point, which only the return-address cache leads to.
+    CHECK(t.frag.stubs[1].role == StubRole::ReturnPoint);
+    CHECK(t.frag.stubs[1].guest_target == g.base + 5);
+    CHECK(t.frag.stubs[1].tc_address == p.next() + kExitStubSize);
     CHECK(t.frag.fault_range_at(p.address)->undo_rsp == 0);  // a faulting push moves nothing
     CHECK(t.frag.fault_range_at(p.address)->guest_rip == g.base);
   }
@@ -197,22 +204,121 @@ TEST_CASE("Translator: a direct call pushes the guest return address, never a TC
   }
 }
 
-TEST_CASE("Translator: indirect branches and returns are callouts that end the unit") {
+namespace {
+// The instructions of the fragment from `from` on, decoded one after another up to `to`.
+std::vector<Instruction> decode_range(const Translated& t, uint64_t from, uint64_t to) {
+  std::vector<Instruction> out;
+  for (uint64_t at = from; at < to;) {
+    out.push_back(decode_tc(t, at));
+    at = out.back().next();
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Translator: indirect branches and returns look their target up in the cache") {
   // call [rax] (ff 10); never reached: nop
   const GuestCode g{0xffffffff80001000, {0xff, 0x10, 0x90}};
   const Translated t = translate(g, g.base);
   CHECK(t.unit.insns.size() == 1);
-  REQUIRE(t.frag.callouts.size() == 1);
-  CHECK(t.frag.callouts[0].kind == CalloutKind::IndirectCall);
-  CHECK(t.frag.callouts[0].next_guest_rip == g.base + 2);  // the return address to push
-  CHECK(t.frag.callouts[0].resume_tc == 0);
-  CHECK(t.frag.size == 1);
+  REQUIRE(t.frag.insns.size() == 1);
+  CHECK(t.frag.insns[0].rewrite == Rewrite::Lookup);
+  // A miss is a callout for the VMM to resolve; the call's return point is a stub.
+  REQUIRE(t.frag.callouts.size() == 2);
+  const Callout& miss = t.frag.callouts[0];
+  CHECK(miss.kind == CalloutKind::IndirectCall);
+  CHECK(miss.next_guest_rip == g.base + 2);  // the return address to push
+  CHECK(miss.resume_tc == 0);
+  REQUIRE(t.frag.stubs.size() == 1);
+  CHECK(t.frag.stubs[0].role == StubRole::ReturnPoint);
+  CHECK(t.frag.stubs[0].guest_target == g.base + 2);
 
-  // ret 16 (c2 10 00), jmp rax (ff e0)
+  const std::vector<Instruction> code = decode_range(t, t.frag.tc_address, t.frag.stubs[0].tc_address);
+  std::vector<std::string> text;
+  for (const Instruction& i : code) text.push_back(i.text());
+  CAPTURE(text);
+  REQUIRE(code.size() >= 20);
+  // The guest's operand, through RAX; the table indexed by the target's low 16 bits.
+  CHECK(code[1].text() == "mov rax, [rax]");
+  CHECK(code[3].text() == "movzx ecx, ax");
+  CHECK(code[4].operands[1].mem.disp.value == static_cast<int64_t>(lookup_keys(LookupTable::Hash)));
+  CHECK(code[7].mnemonic() == ZYDIS_MNEMONIC_JRCXZ);
+  CHECK(code[10].address == miss.tc_address);
+  CHECK(code[12].operands[1].mem.disp.value == static_cast<int64_t>(lookup_tcs(LookupTable::Hash)));
+  // Nothing touches the guest's flags.
+  for (const Instruction& i : code) {
+    CAPTURE(i.text());
+    const ZydisAccessedFlags* f = i.info.cpu_flags;
+    CHECK((f->modified | f->set_0 | f->set_1 | f->undefined) == 0);
+  }
+  // The push of the guest's return address, then the jump: the only instruction that retires.
+  const Instruction& push = code[code.size() - 2];
+  CHECK(push.mnemonic() == ZYDIS_MNEMONIC_PUSH);
+  CHECK(static_cast<uint64_t>(push.operands[0].imm.value.s) == g.base + 2);
+  const Instruction& jump = code.back();
+  CHECK(jump.mnemonic() == ZYDIS_MNEMONIC_JMP);
+  for (const Instruction& i : code) {
+    const bool vmm = std::find(t.frag.uncounted.begin(), t.frag.uncounted.end(), i.address) != t.frag.uncounted.end();
+    const bool callout = i.address == miss.tc_address;
+    CHECK((vmm || callout) == (i.address != jump.address));
+  }
+  // A stop anywhere reports the call, with RAX and RCX put back once they were saved, and
+  // RSP once the return address was pushed.
+  const FaultRange* first = t.frag.fault_range_at(code[0].address);
+  CHECK(first->guest_rip == g.base);
+  CHECK(first->restore == 0);
+  CHECK(t.frag.fault_range_at(code[1].address)->restore == FaultRange::kRestoreRax);
+  for (size_t i = 2; i < code.size(); ++i) {
+    if (code[i].address == miss.tc_address) continue;
+    const FaultRange* r = t.frag.fault_range_at(code[i].address);
+    CAPTURE(code[i].text());
+    CHECK(r->guest_rip == g.base);
+    CHECK(r->restore == (FaultRange::kRestoreRax | FaultRange::kRestoreRcx));
+    CHECK(r->undo_rsp == (code[i].address == jump.address ? 8 : 0));
+  }
+}
+
+TEST_CASE("Translator: a return pops through the return-address cache; jmp r/m through the hash table") {
+  // ret 16 (c2 10 00)
   const GuestCode r{0xffffffff80001000, {0xc2, 0x10, 0x00}};
-  CHECK(translate(r, r.base).frag.callouts.at(0).kind == CalloutKind::Return);
+  const Translated rt = translate(r, r.base);
+  REQUIRE(rt.frag.insns.at(0).rewrite == Rewrite::Lookup);
+  CHECK(rt.frag.callouts.at(0).kind == CalloutKind::Return);
+  const auto ret_code = decode_range(rt, rt.frag.tc_address, rt.frag.tc_address + rt.frag.size);
+  CHECK(ret_code[1].text() == "mov rax, [rsp]");
+  CHECK(ret_code[4].operands[1].mem.disp.value == static_cast<int64_t>(lookup_keys(LookupTable::ReturnCache)));
+  CHECK(ret_code[ret_code.size() - 2].text() == "lea rsp, [rsp+0x18]");
+  CHECK(rt.frag.fault_range_at(ret_code.back().address)->undo_rsp == -0x18);
+
+  // jmp rax (ff e0), jmp [rip+0x100] (ff 25 00 01 00 00), jmp qword ptr fs:[r9+r10*8] (64 43 ff 24 d1)
   const GuestCode j{0xffffffff80001000, {0xff, 0xe0}};
-  CHECK(translate(j, j.base).frag.callouts.at(0).kind == CalloutKind::IndirectJump);
+  const Translated jt = translate(j, j.base);
+  CHECK(jt.frag.callouts.at(0).kind == CalloutKind::IndirectJump);
+  CHECK(decode_tc(jt, jt.frag.tc_address + 7).text() == "mov rax, rax");
+  const GuestCode m{0xffffffff80001000, {0xff, 0x25, 0x00, 0x01, 0x00, 0x00}};
+  const Translated mt = translate(m, m.base);
+  const Instruction load = decode_tc(mt, mt.frag.tc_address + 7);
+  CHECK(absolute_of_memory_operand(load) == m.base + 6 + 0x100);
+  const GuestCode s{0xffffffff80001000, {0x64, 0x43, 0xff, 0x24, 0xd1}};
+  const Translated st = translate(s, s.base);
+  CHECK(decode_tc(st, st.frag.tc_address + 7).text() == "mov rax, fs:[r9+r10*8]");
+  CHECK(st.frag.stubs.empty());  // a jump has no return point
+}
+
+TEST_CASE("Translator: indirect forms the lookup does not take remain callouts") {
+  // call [rip+0x100] at 0x0000400000000000: the operand is out of the cache's rel32 reach, and
+  // so is the return address for push imm32.
+  const GuestCode far_away{0x0000400000000000, {0xff, 0x15, 0x00, 0x01, 0x00, 0x00}};
+  const Translated f = translate(far_away, far_away.base);
+  CHECK(f.frag.insns.at(0).rewrite == Rewrite::Callout);
+  CHECK(f.frag.callouts.at(0).kind == CalloutKind::IndirectCall);
+  CHECK(f.frag.stubs.at(0).role == StubRole::ReturnPoint);
+  // jmp ax (66 ff e0): a 16-bit operand.
+  const GuestCode narrow{0xffffffff80001000, {0x66, 0xff, 0xe0}};
+  CHECK(translate(narrow, narrow.base).frag.insns.at(0).rewrite == Rewrite::Callout);
+  // bnd jmp rax (f2 ff e0): a prefix the copy would not keep.
+  const GuestCode bnd{0xffffffff80001000, {0xf2, 0xff, 0xe0}};
+  CHECK(translate(bnd, bnd.base).frag.insns.at(0).rewrite == Rewrite::Callout);
 }
 
 TEST_CASE("Translator: emit_fragment refuses bad placements and small buffers") {

@@ -64,10 +64,10 @@ TEST_CASE("Translator: counters add up per fragment") {
   CHECK(c.rip_relative == 2);
   CHECK(c.in_cache == 2);
   CHECK(c.direct_branches == 2);
-  CHECK(c.exit_stubs == 2);
-  CHECK(c.callouts == 4);  // rdtsc and the call's stub, twice
+  CHECK(c.exit_stubs == 4);  // the call's stub and its return point, twice
+  CHECK(c.callouts == 6);    // rdtsc and the call's two stubs, twice
   CHECK(c.callouts_by_kind[static_cast<size_t>(CalloutKind::Sensitive)] == 2);
-  CHECK(c.callouts_by_kind[static_cast<size_t>(CalloutKind::ExitToGuest)] == 2);
+  CHECK(c.callouts_by_kind[static_cast<size_t>(CalloutKind::ExitToGuest)] == 4);
   CHECK(c.sensitive_by_kind[static_cast<size_t>(SensitiveKind::Rdtsc)] == 2);
   CHECK(c.sensitive_by_kind[static_cast<size_t>(SensitiveKind::Cli)] == 2);
   CHECK(c.fragment_bytes == 2 * t.frag.size);
