@@ -67,6 +67,7 @@ EventCounts collect_event_counts(Vm& vm) {
     c["bt.sensitive_emulated"] = static_cast<double>(b.sensitive_emulated);
     c["bt.indirect_lookups"] = static_cast<double>(b.indirect_lookups);
     c["bt.indirect_misses"] = static_cast<double>(b.indirect_misses);
+    c["bt.in_cache_emulations"] = static_cast<double>(b.in_cache_emulations);
     c["bt.chained"] = static_cast<double>(b.chained);
     // Adaptive BT: stores emulated by their callout (each is also one of bt.callouts).
     c["bt.adapted_writes"] = static_cast<double>(b.adapted_writes);

@@ -93,11 +93,11 @@ int print_summary(hvsim::Vm& vm, const hvsim::RunOutcome& out, bool quiet) {
     }
     std::fprintf(stderr,
                  "hvsim: %s bt: %llu guest instructions translated into %llu fragments; %llu callouts (%s); "
-                 "%llu chained, %llu indirect lookups (%llu missed the cache), %llu kernel entries, %llu trampolines, "
-                 "%llu code writes (%llu fragments dropped), %llu flushes\n",
+                 "%llu emulated in the cache; %llu chained, %llu indirect lookups (%llu missed the cache), "
+                 "%llu kernel entries, %llu trampolines, %llu code writes (%llu fragments dropped), %llu flushes\n",
                  vm.config().name.c_str(), static_cast<unsigned long long>(t.guest_instructions),
                  static_cast<unsigned long long>(t.fragments), static_cast<unsigned long long>(b.callouts), kinds.c_str(),
-                 static_cast<unsigned long long>(b.chained), static_cast<unsigned long long>(b.indirect_lookups),
+                 static_cast<unsigned long long>(b.in_cache_emulations), static_cast<unsigned long long>(b.chained), static_cast<unsigned long long>(b.indirect_lookups),
                  static_cast<unsigned long long>(b.indirect_misses), static_cast<unsigned long long>(b.kernel_entries), static_cast<unsigned long long>(b.trampolines),
                  static_cast<unsigned long long>(b.code_writes), static_cast<unsigned long long>(b.invalidations),
                  static_cast<unsigned long long>(b.flushes));

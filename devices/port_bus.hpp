@@ -21,6 +21,7 @@ class PortBus : public PortIo {
   bool attach(uint16_t first_port, uint16_t count, PortDevice& device, uint16_t offset_base = 0);
   uint32_t port_read(uint16_t port, unsigned size) override;
   void port_write(uint16_t port, unsigned size, uint32_t value) override;
+  bool claimed(uint16_t port) const override { return find(port) != nullptr; }
   uint64_t unclaimed_accesses() const { return unclaimed_; }
 
  private:

@@ -65,6 +65,7 @@ BtCounters BtEngine::counters() const {
   c.hash_hits = lookup_->hits(LookupTable::Hash);
   c.return_cache_hits = lookup_->hits(LookupTable::ReturnCache);
   c.indirect_lookups += c.hash_hits + c.return_cache_hits;
+  std::memcpy(&c.in_cache_emulations, tc_ + vmm_data::kInCacheEmulations, sizeof c.in_cache_emulations);
   return c;
 }
 
@@ -174,10 +175,24 @@ void BtEngine::flush(Vm& vm) {
 Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
   TranslationUnit unit = build_unit(
       [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip);
-  mark_adapted(unit);
+  prepare(vm, unit);
   auto tc = place(vm, unit);
   if (tc) by_guest_rip_[guest_rip] = *tc;
   return tc;
+}
+
+// What the translator cannot know from the bytes: stores the engine adapted, and port I/O
+// that no device answers (the VMM knows its bus; such I/O is emulated in the cache, as
+// VMware's was for port 0x80).
+void BtEngine::prepare(Vm& vm, TranslationUnit& unit) const {
+  mark_adapted(unit);
+  for (GuestInsn& gi : unit.insns) {
+    if (!gi.decoded() || gi.cls.cls != InsnClass::Sensitive || gi.cls.sensitive != SensitiveKind::PortIo) continue;
+    const Instruction& insn = *gi.insn;
+    const auto& port = insn.operands[insn.mnemonic() == ZYDIS_MNEMONIC_IN ? 1 : 0];
+    if (port.type != ZYDIS_OPERAND_TYPE_IMMEDIATE) continue;  // the port is in DX
+    gi.open_bus_io = !vm.port_io() || !vm.port_io()->claimed(static_cast<uint16_t>(port.imm.value.u));
+  }
 }
 
 Result<uint64_t> BtEngine::place(Vm& vm, const TranslationUnit& unit) {
@@ -221,9 +236,10 @@ TranslationUnit first_instruction_of(TranslationUnit unit) {
 
 Result<uint64_t> BtEngine::translate_step(Vm& vm, uint64_t guest_rip) {
   if (auto it = step_for_.find(guest_rip); it != step_for_.end()) return it->second;
-  auto tc = place(vm, first_instruction_of(build_unit(
-                          [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); },
-                          guest_rip)));
+  TranslationUnit unit = first_instruction_of(
+      build_unit([&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip));
+  prepare(vm, unit);
+  auto tc = place(vm, unit);
   if (tc) {
     step_for_[guest_rip] = *tc;
     step_fragments_.insert(*tc);

@@ -58,6 +58,7 @@ constexpr uint64_t kTcCpuPa = 0xff'fe00'0000ull;
   X(indirect_misses, "indirect branches and returns resolved by the VMM (a callout)")        \
   X(hash_hits, "indirect jmp and call targets found in the cache's hash table")              \
   X(return_cache_hits, "returns whose target the cache's return-address cache held")         \
+  X(in_cache_emulations, "sensitive instructions emulated inside the cache (CLI, port I/O nobody answers)") \
   X(detranslations, "stops inside the TC mapped back to the guest instruction")             \
   X(flushes, "translation-cache flushes (full)")                                             \
   X(code_writes, "guest stores to frames holding translated code")                           \
@@ -126,6 +127,7 @@ class BtEngine : public Engine {
   Result<uint64_t> translate(Vm& vm, uint64_t guest_rip);
   // Emits and registers a unit's fragment (not yet found by guest RIP).
   Result<uint64_t> place(Vm& vm, const TranslationUnit& unit);
+  void prepare(Vm& vm, TranslationUnit& unit) const;
   // A step fragment: the one guest instruction at guest_rip, then a stop (its exit stub is
   // never chained). Never found by guest RIP; kept per guest RIP until its bytes change.
   Result<uint64_t> translate_step(Vm& vm, uint64_t guest_rip);

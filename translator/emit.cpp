@@ -181,7 +181,14 @@ class Emitter {
 
   Rewrite sensitive(const GuestInsn& gi) {
     const SensitiveKind k = gi.cls.sensitive;
-    if (sensitive_handling(k) == Handling::InCache) {
+    if (k == SensitiveKind::Pause) {  // a hint with nothing to virtualize, copied
+      const uint64_t at = sink_.here();
+      sink_.put({0xf3, 0x90});
+      range(at, FaultRange::Kind::Rewritten, gi.guest_rip);
+      return Rewrite::InCache;
+    }
+    if (k == SensitiveKind::Cli || (k == SensitiveKind::PortIo && gi.open_bus_io)) {
+      count_in_cache(gi);
       const uint64_t at = sink_.here();
       if (k == SensitiveKind::Cli) {
         // mov byte [rip + disp32], 0: C6 /0 with ModRM 05 (RIP-relative); no flags touched.
@@ -189,14 +196,37 @@ class Emitter {
         sink_.put({0xc6, 0x05});
         sink_.put32(static_cast<uint32_t>(d));
         sink_.put({0x00});
-      } else {  // Pause: a hint with nothing to virtualize, copied
-        sink_.put({0xf3, 0x90});
+      } else if (gi.insn->mnemonic() == ZYDIS_MNEMONIC_IN) {
+        // Nobody answers: the accumulator reads all ones (MOV, like IN, leaves the flags).
+        switch (gi.insn->operands[0].size) {
+          case 8: sink_.put({0xb0, 0xff}); break;                          // mov al, 0xff
+          case 16: sink_.put({0x66, 0xb8, 0xff, 0xff}); break;             // mov ax, 0xffff
+          default: sink_.put({0xb8, 0xff, 0xff, 0xff, 0xff}); break;       // mov eax, 0xffffffff
+        }
+      } else {
+        sink_.put({0x90});  // OUT to nobody: nothing happens, but it retires
       }
       range(at, FaultRange::Kind::Rewritten, gi.guest_rip);
       return Rewrite::InCache;
     }
     callout(gi, CalloutKind::Sensitive, k, !gi.cls.ends_unit);
     return Rewrite::Callout;
+  }
+
+  // The count of in-cache emulations (vmm_data::kInCacheEmulations), incremented without a
+  // flag through RCX, which is saved and put back: the VMM's instructions, before the one
+  // that retires as the guest's.
+  void count_in_cache(const GuestInsn& gi) {
+    constexpr uint8_t kRcx = 1;
+    uint64_t at = sink_.here();
+    data_mov(0x89, kRcx, vmm_data::kLookupSaveRcx);
+    range(at, FaultRange::Kind::Rewritten, gi.guest_rip);
+    at = sink_.here();
+    data_mov(0x8b, kRcx, vmm_data::kInCacheEmulations);
+    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
+    data_mov(0x89, kRcx, vmm_data::kInCacheEmulations);
+    data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
+    range(at, FaultRange::Kind::Rewritten, gi.guest_rip, 0, FaultRange::kRestoreRcx);
   }
 
   uint64_t branch_target(const GuestInsn& gi) const {

@@ -52,7 +52,7 @@ enum class Handling : uint8_t { InCache, Callout };
   X(Swapgs, "SWAPGS", Callout, false, "exchanges GS base with the guest's virtual KERNEL_GS_BASE MSR") \
   X(Rdmsr, "RDMSR", Callout, false, "MSRs are privileged; the guest reads its virtual MSRs") \
   X(Wrmsr, "WRMSR", Callout, false, "MSRs are privileged; the guest writes its virtual MSRs") \
-  X(PortIo, "IN/OUT", Callout, false, "port I/O goes to the virtual devices") \
+  X(PortIo, "IN/OUT", Callout, false, "port I/O goes to the virtual devices; to a port no device answers (port 0x80), emulated in the cache") \
   X(StringIo, "INS/OUTS (REP)", Callout, false, "string port I/O goes to the virtual devices, with the REP count and memory operands") \
   X(Hlt, "HLT", Callout, true, "the virtual CPU idles until its next virtual interrupt; HLT is also the callout instruction itself") \
   X(Invlpg, "INVLPG/INVPCID", Callout, false, "TLB invalidation must reach the shadow page tables") \

@@ -34,6 +34,9 @@ struct GuestInsn {
   // Adaptive BT: the engine saw this store keep faulting on traced page tables; it becomes an
   // AdaptedStore callout (set by the engine between build_unit and emit_fragment).
   bool adapted = false;
+  // IN or OUT with an immediate port no device claims (set by the engine, which knows the
+  // bus): emulated in the cache, IN reading all ones, OUT writing nothing.
+  bool open_bus_io = false;
 
   bool decoded() const { return insn.has_value(); }
   unsigned length() const { return insn ? insn->length() : 0; }

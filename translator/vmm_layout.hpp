@@ -45,6 +45,9 @@ constexpr uint64_t kLookupSaveRcx = 0x18;
 constexpr uint64_t kLookupTarget = 0x20;
 constexpr uint64_t kHashHits = 0x28;
 constexpr uint64_t kReturnCacheHits = 0x30;
+// Sensitive instructions emulated inside the cache (CLI, port I/O nobody answers), counted
+// by the code that emulates them.
+constexpr uint64_t kInCacheEmulations = 0x38;
 }  // namespace vmm_data
 
 // The lookup tables: for indirect jmp and call targets (Hash) and for return addresses

@@ -102,6 +102,7 @@ std::vector<CostTerm> cost_terms(const EventCounts& counts, Technique technique,
   t.add("translation", t.n("bt.instructions_translated"), P::translate_instruction);
   t.add("callouts", t.n("bt.callouts"), P::callout);
   t.add("instruction emulation", t.n("bt.sensitive_emulated"), P::emulate_instruction);
+  t.add("in-cache emulation", t.n("bt.in_cache_emulations"), P::in_cache_emulation);
   t.add("indirect-branch lookups", t.n("bt.indirect_lookups"), P::indirect_lookup);
   // Adaptive BT: an adapted store's callout (counted above) emulates the page-table write the
   // fault used to bring, without the fault; one that hit an ordinary page is a plain emulation.

@@ -14,6 +14,9 @@ class PortIo {
   // size is 1, 2 or 4.
   virtual uint32_t port_read(uint16_t port, unsigned size) = 0;
   virtual void port_write(uint16_t port, unsigned size, uint32_t value) = 0;
+  // Whether a device answers at `port`; an access nobody claims reads all ones and writes
+  // nothing. The set is fixed once the VM is built. true when the bus cannot tell.
+  virtual bool claimed(uint16_t) const { return true; }
 };
 
 class Platform {

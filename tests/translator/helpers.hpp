@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,9 +94,12 @@ inline void check_invariants(const Translated& t) {
   CHECK(f.size <= kMaxFragmentSize);
 }
 
-inline Translated translate(const GuestCodeReader& read, uint64_t rip, uint64_t tc = kTestTc) {
+// `prepare` marks what the engine knows beyond the bytes (adapted stores, open-bus ports).
+inline Translated translate(const GuestCodeReader& read, uint64_t rip, uint64_t tc = kTestTc,
+                            const std::function<void(TranslationUnit&)>& prepare = {}) {
   Translated t;
   t.unit = build_unit(read, rip);
+  if (prepare) prepare(t.unit);
   std::vector<uint8_t> buf(kMaxFragmentSize, 0xee);
   auto r = emit_fragment(t.unit, tc, buf);
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
@@ -105,8 +109,9 @@ inline Translated translate(const GuestCodeReader& read, uint64_t rip, uint64_t 
   return t;
 }
 
-inline Translated translate(const GuestCode& g, uint64_t rip, uint64_t tc = kTestTc) {
-  return translate(g.reader(), rip, tc);
+inline Translated translate(const GuestCode& g, uint64_t rip, uint64_t tc = kTestTc,
+                            const std::function<void(TranslationUnit&)>& prepare = {}) {
+  return translate(g.reader(), rip, tc, prepare);
 }
 
 // Decodes the emitted instruction at a TC address.

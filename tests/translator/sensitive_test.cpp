@@ -1,5 +1,9 @@
 // Sensitive and privileged instructions: recognized, and never left in the cache as such.
+#include <algorithm>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "helpers.hpp"
 #include "translator/classify.hpp"
@@ -123,14 +127,43 @@ TEST_CASE("Translator: no sensitive instruction is copied IDENT or survives in t
   CHECK(callouts == std::size(kExpected) - 2);  // all but CLI and PAUSE call out
 }
 
+namespace {
+// The in-cache emulation of the unit's first instruction: the VMM's count of it (flag-free,
+// through RCX, put back at any stop), then the one instruction that retires as the guest's.
+Instruction check_in_cache(const Translated& t) {
+  const InsnTranslation& tr = t.frag.insns.at(0);
+  CHECK(tr.rewrite == Rewrite::InCache);
+  std::vector<Instruction> code;
+  for (uint64_t at = tr.tc_begin; at < tr.tc_begin + tr.tc_length;) {
+    code.push_back(decode_tc(t, at));
+    at = code.back().next();
+  }
+  REQUIRE(code.size() == 6);
+  CHECK(code[0].text() == "mov [0xFFFFFFFFFF000018], rcx");
+  CHECK(code[1].text() == "mov rcx, [0xFFFFFFFFFF000038]");
+  CHECK(code[2].text() == "lea rcx, [rcx+0x01]");
+  CHECK(code[3].text() == "mov [0xFFFFFFFFFF000038], rcx");
+  CHECK(code[4].text() == "mov rcx, [0xFFFFFFFFFF000018]");
+  for (size_t i = 0; i < code.size(); ++i) {
+    const ZydisAccessedFlags* f = code[i].info.cpu_flags;
+    CHECK((f->modified | f->set_0 | f->set_1 | f->undefined) == 0);
+    const bool vmm = std::count(t.frag.uncounted.begin(), t.frag.uncounted.end(), code[i].address) == 1;
+    CHECK(vmm == (i < 5));  // only the last retires, as the guest's instruction
+    const FaultRange* r = t.frag.fault_range_at(code[i].address);
+    CHECK(r->guest_rip == t.unit.insns[0].guest_rip);
+    CHECK(r->restore == (i >= 1 && i <= 4 ? FaultRange::kRestoreRcx : 0));
+  }
+  return code.back();
+}
+}  // namespace
+
 TEST_CASE("Translator: CLI clears the virtual IF byte inside the cache") {
   // cli; nop; ret
   const GuestCode g{0xffffffff80001000, {0xfa, 0x90, 0xc3}};
   const Translated t = translate(g, g.base);
-  CHECK(t.frag.insns[0].rewrite == Rewrite::InCache);
-  REQUIRE(t.frag.callouts.size() == 1);  // the RET's, not the CLI's
+  REQUIRE(t.frag.callouts.size() == 1);  // the RET's miss, not the CLI's
   CHECK(t.frag.callouts[0].kind == CalloutKind::Return);
-  const Instruction e = decode_tc(t, t.frag.tc_address);
+  const Instruction e = check_in_cache(t);
   CHECK(e.text().rfind("mov byte ptr [", 0) == 0);
   REQUIRE(e.info.operand_count_visible == 2);
   uint64_t addr = 0;
@@ -139,7 +172,29 @@ TEST_CASE("Translator: CLI clears the virtual IF byte inside the cache") {
   CHECK(e.operands[1].imm.value.u == 0);
   // Then the NOP, IDENT.
   CHECK(t.frag.insns[1].rewrite == Rewrite::Ident);
-  CHECK(t.tc[e.length()] == 0x90);
+  CHECK(t.tc[e.next() - t.frag.tc_address] == 0x90);
+}
+
+TEST_CASE("Translator: port I/O that no device answers is emulated inside the cache") {
+  const auto open_bus = [](TranslationUnit& u) {
+    for (GuestInsn& gi : u.insns) gi.open_bus_io = gi.decoded() && gi.cls.sensitive == SensitiveKind::PortIo;
+  };
+  // in al, 0x80 / in ax, 0x80 / in eax, 0x80: the accumulator reads all ones
+  const std::pair<std::vector<uint8_t>, std::string> ins[] = {
+      {{0xe4, 0x80}, "mov al, 0xFF"}, {{0x66, 0xe5, 0x80}, "mov ax, 0xFFFF"}, {{0xe5, 0x80}, "mov eax, 0xFFFFFFFF"}};
+  for (const auto& [bytes, emulation] : ins) {
+    const GuestCode g{0xffffffff80001000, bytes};
+    const Translated t = translate(g, g.base, kTestTc, open_bus);
+    CHECK(check_in_cache(t).text() == emulation);
+    for (const Callout& c : t.frag.callouts) CHECK(c.kind != CalloutKind::Sensitive);  // the unreadable end's only
+  }
+  // out 0x80, al: nothing happens, but an instruction retires
+  const GuestCode out{0xffffffff80001000, {0xe6, 0x80}};
+  CHECK(check_in_cache(translate(out, out.base, kTestTc, open_bus)).text() == "nop");
+  // Without the engine's word that nobody answers, I/O is a callout.
+  const Translated claimed = translate(out, out.base);
+  CHECK(claimed.frag.insns.at(0).rewrite == Rewrite::Callout);
+  CHECK(claimed.frag.callouts.at(0).kind == CalloutKind::Sensitive);
 }
 
 TEST_CASE("Translator: a callout in the middle of a unit resumes in the same fragment") {
