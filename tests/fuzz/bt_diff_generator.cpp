@@ -335,6 +335,29 @@ void Gen::set_resume(Snippet& s, int resume) {
 
 void Gen::clear_resume(Snippet& s) { emit(s, ZYDIS_MNEMONIC_MOV, {rip_op(kResume, 8), imm_op(0)}); }
 
+void Gen::emit_far_ret(Snippet& s) {
+  ZydisEncoderRequest q = request(ZYDIS_MNEMONIC_RET, {});
+  q.branch_type = ZYDIS_BRANCH_TYPE_FAR;
+  q.branch_width = ZYDIS_BRANCH_WIDTH_64;
+  emit(s, q);
+}
+
+void Gen::emit_popf_toggling(Snippet& s, int t) {
+  emit(s, ZYDIS_MNEMONIC_PUSHFQ, {});
+  emit(s, ZYDIS_MNEMONIC_POP, {reg_op(kR64[t])});
+  emit(s, ZYDIS_MNEMONIC_XOR, {reg_op(kR64[t]), imm_op(static_cast<int64_t>(r_.next() & kFlagsToggle))});
+  emit(s, ZYDIS_MNEMONIC_PUSH, {reg_op(kR64[t])});
+  emit(s, ZYDIS_MNEMONIC_POPFQ, {});
+}
+
+Gen::Gib3Page Gen::gib3_page() {
+  const uint64_t j = r_.below(512);
+  const uint64_t va = 0xc0000000ull + (j << 21);
+  const int64_t pde = static_cast<int64_t>(0x6000 + 8 * j);
+  const uint64_t original = ((3 * 512 + j) << 21) | 0x87;
+  return {va, pde, original};
+}
+
 const Kind& Gen::pick_kind() {
   uint64_t w = r_.below(total_weight_);
   for (const Kind* k : menu_) {

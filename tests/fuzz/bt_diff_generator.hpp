@@ -99,6 +99,20 @@ class Gen {
   void set_resume(Snippet& s, int resume);
   void clear_resume(Snippet& s);
 
+  // RETFQ: pops RIP, then CS.
+  void emit_far_ret(Snippet& s);
+  // PUSHFQ; POP t; XOR t with random flags of kFlagsToggle; PUSH t; POPFQ.
+  void emit_popf_toggling(Snippet& s, int t);
+
+  // One of the 512 2 MiB pages of GiB 3, mapped by PD 3 (identity, above RAM): its address,
+  // the address of its PDE, and the PDE's own value, to restore after changing it.
+  struct Gib3Page {
+    uint64_t va;
+    int64_t pde;
+    uint64_t original;
+  };
+  Gib3Page gib3_page();
+
   const Kind& pick_kind();
   BodySnippet snippet();
   // Generates one snippet of the kind called `kind` (a name in kKinds) into `s`.

@@ -76,11 +76,8 @@ void Gen::kind_fault(Snippet& s) {
 }
 
 void Gen::kind_paging(Snippet& s) {
-  // PD 3 maps GiB 3 (above RAM: open bus); entry j gets another frame for a while.
-  const uint64_t j = r_.below(512);
-  const uint64_t va = 0xc0000000ull + (j << 21);
-  const int64_t pde = static_cast<int64_t>(0x6000 + 8 * j);
-  const uint64_t original = ((3 * 512 + j) << 21) | 0x87;
+  // PD 3 maps GiB 3 (above RAM: open bus); one of its 2 MiB pages gets another frame for a while.
+  const auto [va, pde, original] = gib3_page();
   const int t = pick_reg(kTop), v = pick_reg(kTop & ~bit(t));
   const uint32_t rest = kTop & ~bit(t) & ~bit(v);
   auto flush = [&] {
@@ -178,10 +175,7 @@ void Gen::kind_sysfault(Snippet& s) {
         emit(s, ZYDIS_MNEMONIC_PUSH, {imm_op(cs)});
         emit_ref(s, request(ZYDIS_MNEMONIC_LEA, {reg_op(kR64[t]), rip_op(0, 8)}), 1, l, false);
         emit(s, ZYDIS_MNEMONIC_PUSH, {reg_op(kR64[t])});
-        ZydisEncoderRequest q = request(ZYDIS_MNEMONIC_RET, {});
-        q.branch_type = ZYDIS_BRANCH_TYPE_FAR;
-        q.branch_width = ZYDIS_BRANCH_WIDTH_64;
-        emit(s, q);
+        emit_far_ret(s);
       }
       break;
     }
@@ -287,10 +281,7 @@ void Gen::kind_triplefault(Snippet& s) {
 }
 
 void Gen::kind_alias(Snippet& s, bool then_unmap) {
-  const uint64_t j = r_.below(512);
-  const uint64_t va = 0xc0000000ull + (j << 21);
-  const int64_t pde = static_cast<int64_t>(0x6000 + 8 * j);
-  const uint64_t original = ((3 * 512 + j) << 21) | 0x87;
+  const auto [va, pde, original] = gib3_page();
   const int v = pick_reg(kTop), t = pick_reg(kTop & ~bit(v));
   const uint32_t inner = kTop & ~bit(v) & ~bit(t);
   const int f = new_label(), over = new_label();

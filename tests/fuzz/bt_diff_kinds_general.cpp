@@ -157,11 +157,7 @@ void Gen::kind_pushf(Snippet& s) {
   switch (r_.below(5)) {
     case 0:
     case 1:
-      emit(s, ZYDIS_MNEMONIC_PUSHFQ, {});
-      emit(s, ZYDIS_MNEMONIC_POP, {reg_op(kR64[t])});
-      emit(s, ZYDIS_MNEMONIC_XOR, {reg_op(kR64[t]), imm_op(static_cast<int64_t>(r_.next() & kFlagsToggle))});
-      emit(s, ZYDIS_MNEMONIC_PUSH, {reg_op(kR64[t])});
-      emit(s, ZYDIS_MNEMONIC_POPFQ, {});
+      emit_popf_toggling(s, t);
       break;
     case 2:
       emit(s, ZYDIS_MNEMONIC_PUSH, {imm_op(static_cast<int64_t>((r_.next() & kFlagsToggle) | 2))});

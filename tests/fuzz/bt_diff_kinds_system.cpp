@@ -278,10 +278,7 @@ void Gen::kind_far(Snippet& s) {
       emit_ref(s, request(ZYDIS_MNEMONIC_LEA, {reg_op(kR64[t]), rip_op(0, 8)}), 1, l, false);
       emit(s, ZYDIS_MNEMONIC_PUSH, {imm_op(0x08)});
       emit(s, ZYDIS_MNEMONIC_PUSH, {reg_op(kR64[t])});
-      ZydisEncoderRequest q = request(ZYDIS_MNEMONIC_RET, {});
-      q.branch_type = ZYDIS_BRANCH_TYPE_FAR;
-      q.branch_width = ZYDIS_BRANCH_WIDTH_64;
-      emit(s, q);
+      emit_far_ret(s);
       break;
     }
     case 1: {  // jmp far [m16:64]
@@ -343,11 +340,7 @@ void Gen::kind_user(Snippet& s) {
         break;
       case 2: {  // POPF at CPL 3: IF and IOPL stay as they are unless IOPL is 3
         const int t = pick_reg(kTop);
-        emit(s, ZYDIS_MNEMONIC_PUSHFQ, {});
-        emit(s, ZYDIS_MNEMONIC_POP, {reg_op(kR64[t])});
-        emit(s, ZYDIS_MNEMONIC_XOR, {reg_op(kR64[t]), imm_op(static_cast<int64_t>(r_.next() & kFlagsToggle))});
-        emit(s, ZYDIS_MNEMONIC_PUSH, {reg_op(kR64[t])});
-        emit(s, ZYDIS_MNEMONIC_POPFQ, {});
+        emit_popf_toggling(s, t);
         break;
       }
       case 3: {  // unprivileged reads of system state (no UMIP)
