@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "gui/stable_hash.hpp"
+
 namespace hvsim::gui {
 namespace {
 
@@ -194,8 +196,7 @@ uint32_t engine_color(const std::string& engine) {
   if (engine == "bt") return rgba(0xe6, 0x8a, 0x2e);
   if (engine == "vtx-2006") return rgba(0x3d, 0x7e, 0xd8);
   if (engine == "vtx-ept") return rgba(0x4c, 0xb0, 0x5a);
-  uint32_t h = 2166136261u;  // FNV-1a: any other label keeps one color
-  for (char ch : engine) h = (h ^ static_cast<uint8_t>(ch)) * 16777619u;
+  const uint32_t h = stable_hash(engine);  // any other label keeps one color
   return rgba(0x60 + (h & 0x7f), 0x60 + ((h >> 8) & 0x7f), 0x60 + ((h >> 16) & 0x7f));
 }
 

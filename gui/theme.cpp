@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "gui/stable_hash.hpp"
 #include "gui/timeline.hpp"
 
 namespace hvsim::gui {
@@ -72,9 +73,7 @@ ImU32 kind_color(const std::string& kind) {
   const bool family = kind.find(' ') != std::string::npos;
   const int rank = lane_rank(kind);
   if (!family && rank < static_cast<int>(kPalette.size()) - 2) return kPalette[static_cast<size_t>(rank)];
-  uint32_t h = 2166136261u;  // FNV-1a: the same color in every run and build
-  for (char c : kind) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
-  return kPalette[h % kPalette.size()];
+  return kPalette[stable_hash(kind) % kPalette.size()];  // the same color in every run and build
 }
 
 ImU32 owner_color(const std::string& owner, Theme theme) {

@@ -16,20 +16,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -41,8 +35,10 @@
 #include "devices/interval_timer.hpp"
 #include "devices/port_bus.hpp"
 #include "devices/uart16550.hpp"
+#include "fuzz_support.hpp"
 
 using namespace hvsim;
+using namespace hvsim::fuzz;
 
 namespace {
 
@@ -50,37 +46,6 @@ constexpr uint64_t kDefaultSeed = 0x5eed0001;
 constexpr unsigned kDefaultCount = 500;
 constexpr uint64_t kBudget = 20000;
 constexpr uint64_t kVmRam = 64ull << 20;
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 0) : fallback;
-}
-
-// SplitMix64: small, and its output is the same on every platform and standard library
-// (the <random> distributions are not).
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed) {}
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-  uint64_t range(uint64_t lo, uint64_t hi) { return lo + below(hi - lo + 1); }  // [lo, hi]
-  bool chance(unsigned percent) { return below(100) < percent; }
-  template <typename T>
-  const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
-};
-
-using Bytes = std::vector<uint8_t>;
 
 void put_le(Bytes& out, uint64_t v, unsigned n) {
   for (unsigned i = 0; i < n; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
@@ -429,43 +394,6 @@ VmConfig fuzz_config(uint64_t budget) {
   return cfg;
 }
 
-// Vm::run() under a wall-clock watchdog: a run still going after `limit` is stopped through
-// UnicornCpu::request_stop() (thread-safe) and ends with RunEnd::Stopped; `hung` says so.
-// The budget (max_instructions) should end every run long before; the watchdog turns a
-// hang into a test failure instead of a test that never returns.
-struct WatchedRun {
-  RunOutcome out;
-  bool hung = false;
-};
-
-std::chrono::milliseconds watchdog_limit() {
-  return std::chrono::milliseconds(env_u64("HVSIM_FUZZ_WATCHDOG_MS", 5000));
-}
-
-WatchedRun run_watched(Vm& vm, std::chrono::milliseconds limit = watchdog_limit()) {
-  std::mutex m;
-  std::condition_variable cv;
-  bool done = false;
-  std::atomic<bool> fired{false};
-  std::thread dog([&] {
-    std::unique_lock lock(m);
-    if (!cv.wait_for(lock, limit, [&] { return done; })) {
-      fired = true;
-      vm.cpu().request_stop();
-    }
-  });
-  WatchedRun w;
-  w.out = vm.run();
-  {
-    std::lock_guard lock(m);
-    done = true;
-  }
-  cv.notify_one();
-  dog.join();
-  w.hung = fired && w.out.end == RunEnd::Stopped;
-  return w;
-}
-
 // One of the declared RunEnd values (not a stray value from a corrupted outcome).
 bool valid_end(RunEnd e) {
   switch (e) {
@@ -524,14 +452,6 @@ Fingerprint fingerprint(FuzzMachine& m, const RunOutcome& out) {
   return f;
 }
 
-std::string save_image(const char* what, const Bytes& bytes, uint64_t seed, unsigned index) {
-  char name[96];
-  std::snprintf(name, sizeof name, "fuzz-%s-%llx-%u.bin", what, static_cast<unsigned long long>(seed), index);
-  std::ofstream f(name, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  return (std::filesystem::current_path() / name).string();
-}
-
 }  // namespace
 
 TEST_CASE("Fuzz: random flat images never hurt the host") {
@@ -576,7 +496,7 @@ TEST_CASE("Fuzz: random flat images never hurt the host") {
     auto loaded = load_flat_guest(*vm, img.bytes);
     REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().message));
     if (img.idt) install_idt(*vm, img, seed, i);
-    if (save) MESSAGE("image ", i, " saved to ", save_image("image", img.bytes, seed, i));
+    if (save) MESSAGE("image ", i, " saved to ", save_image("fuzz-image", img.bytes, seed, i));
 
     WatchedRun watched = run_watched(*vm);
     const RunOutcome& out = watched.out;
@@ -615,7 +535,7 @@ TEST_CASE("Fuzz: random flat images never hurt the host") {
     }
     if (!ok) {
       ++failures;
-      std::string saved = save_image("failure", img.bytes, seed, i);
+      std::string saved = save_image("fuzz-failure", img.bytes, seed, i);
       FAIL_CHECK("guest image ", i, " of seed ", hex(seed), " ended with ", std::string(run_end_name(out.end)),
                  (watched.hung ? " (hung: stopped by the watchdog)" : ""), second_run,
                  "; image saved to ", saved,
