@@ -849,6 +849,13 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
       // stays a stop (step_over_store).
       if (target && fragment_at(c.tc_address) == from && !step_fragments_.count(from->tc_address)) {
         chain(vm, c, *target);
+        // A return point: the return-address cache now leads returns straight to the caller's
+        // next fragment (one jump less), an entry that goes when that fragment goes.
+        for (const ExitStub& stub : from->stubs) {
+          if (stub.tc_address == c.tc_address && stub.role == StubRole::ReturnPoint) {
+            lookup_->enter(LookupTable::ReturnCache, c.next_guest_rip, *target, *target);
+          }
+        }
       }
       return true;
     }
