@@ -57,6 +57,10 @@ BtEngine::BtEngine(Vm&) {
   std::memset(tc_, 0, kVmmDataSize);
   tc_[vmm_data::kVirtualIf] = 1;  // no in-cache CLI pending
   lookup_ = std::make_unique<LookupTables>(tc_);
+  for (unsigned b = 0; b < 256; ++b) {
+    host(kLow4)[b] = static_cast<uint8_t>(b & 0xf);
+    host(kUnmasks)[b] = (b & 0xf) > (b >> 4) ? 1 : 0;  // waiting class above the new TPR
+  }
   next_free_ = kTcFragmentsBase;
 }
 
@@ -74,12 +78,13 @@ BtEngine::~BtEngine() = default;
 Result<std::unique_ptr<BtEngine>> BtEngine::create(Vm& vm) {
   std::unique_ptr<BtEngine> e(new BtEngine(vm));
   if (auto r = vm.cpu().map_ram(kTcCpuPa, kTcWindowSize, e->tc_); !r) return r.error();
+  vm.cpu().set_tpr_home(e->tc_ + vmm_data::kVirtualTpr);  // mapped above: lives as long
   VmmWindow w;
   w.va_begin = kTcWindowBase;
   w.size = kTcWindowSize;
   w.cpu_pa = kTcCpuPa;
   w.writable_bytes = kVmmDataSize;
-  w.read_only_bytes = kLookupTablesSize;
+  w.read_only_bytes = kReadOnlySize;
   w.guard_kernel_fetch = true;
   vm.vmm_window().set(w);
   BtEngine* self = e.get();
@@ -646,6 +651,10 @@ bool BtEngine::trampoline_returned(Vm& vm, uint64_t tc) {
 void BtEngine::before_run(Vm& vm) {
   UnicornCpu& cpu = vm.cpu();
   const uint64_t rip = cpu.rip();
+  // For in-cache MOV to CR8: the class of the interrupt a lower TPR would let through. It
+  // changes only where the CPU stops (an interrupt raised, an EOI, a delivery).
+  const int waiting = vm.interrupt_controller().deliverable(0);
+  tc_[vmm_data::kWaitingClass] = waiting < 0 ? 0 : static_cast<uint8_t>(waiting >> 4);
   // A remapping instruction has run (its trampoline, if it has one, is not what runs next).
   if (remapped_ && !(pending_trampoline_ && *pending_trampoline_ == rip)) check_code_pages(vm);
   const bool after_callout = after_callout_;

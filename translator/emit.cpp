@@ -187,6 +187,17 @@ class Emitter {
       range(at, FaultRange::Kind::Rewritten, gi.guest_rip);
       return Rewrite::InCache;
     }
+    if (k == SensitiveKind::MovToCr8 && mov_to_cr8(gi)) return Rewrite::InCache;
+    if (k == SensitiveKind::MovFromCr8) {
+      // movzx r32, byte [rip + virtual TPR]: the whole register, zero-extended, as MOV from CR8.
+      count_in_cache(gi);
+      const uint64_t at = sink_.here();
+      const unsigned r = gpr_number(gi.insn->operands[0].reg.value);
+      sink_.put({static_cast<uint8_t>(0x40 | (r >= 8 ? 4 : 0)), 0x0f, 0xb6, static_cast<uint8_t>(0x05 | (r & 7) << 3)});
+      sink_.put32(static_cast<uint32_t>(kTcWindowBase + vmm_data::kVirtualTpr - (at + 8)));
+      range(at, FaultRange::Kind::Rewritten, gi.guest_rip);
+      return Rewrite::InCache;
+    }
     if (k == SensitiveKind::Cli || (k == SensitiveKind::PortIo && gi.open_bus_io)) {
       count_in_cache(gi);
       const uint64_t at = sink_.here();
@@ -211,6 +222,76 @@ class Emitter {
     }
     callout(gi, CalloutKind::Sensitive, k, !gi.cls.ends_unit);
     return Rewrite::Callout;
+  }
+
+  static unsigned gpr_number(ZydisRegister r) { return static_cast<unsigned>(r - ZYDIS_REGISTER_RAX); }
+
+  // MOV to CR8 inside the cache, as VMware's translator did: the new class goes to the
+  // virtual TPR byte (the guest's CR8, UnicornCpu::set_tpr_home) unless bits 63:4 of the
+  // source are set (#GP) or the new class lets a waiting interrupt through; those two call
+  // out, for the VMM to raise the #GP or to deliver the interrupt right after the write. The
+  // checks are table lookups (vmm_layout.hpp) in RCX, with no flag touched:
+  //
+  //   mov [save_rcx], rcx
+  //   movzx ecx, <src low byte>; movzx ecx, byte [rcx + low4]   src & 0xf
+  //   not rcx; lea rcx, [src + rcx + 1]                        src - (src & 0xf)
+  //   jrcxz 1f; mov rcx, [save_rcx]; hlt                       bits 63:4 set: callout
+  // 1: movzx ecx, byte [waiting_class]
+  //   lea rcx, [rcx + src*8]; lea rcx, [rcx + src*8]           waiting + 16 * src
+  //   movzx ecx, byte [rcx + unmasks]
+  //   jrcxz 2f; mov rcx, [save_rcx]; hlt                       an interrupt gets through: callout
+  // 2: (the in-cache count), mov rcx, [save_rcx]
+  //   mov byte [virtual_tpr], <src low byte>                   retires as the guest's MOV
+  //
+  // false (nothing emitted) for a source the sequence cannot use: RCX, its scratch, or RSP.
+  bool mov_to_cr8(const GuestInsn& gi) {
+    const ZydisRegister src_reg = gi.insn->operands[1].reg.value;
+    if (src_reg < ZYDIS_REGISTER_RAX || src_reg > ZYDIS_REGISTER_R15) return false;
+    const unsigned r = gpr_number(src_reg);
+    if (r == 1 || r == 4) return false;
+    constexpr uint8_t kRcx = 1;
+    const uint8_t rex_b = r >= 8 ? 1 : 0, rex_x = r >= 8 ? 2 : 0, rex_r = r >= 8 ? 4 : 0;
+    const uint64_t rip = gi.guest_rip;
+    uint64_t at = sink_.here();
+    data_mov(0x89, kRcx, vmm_data::kLookupSaveRcx);
+    range(at, FaultRange::Kind::Rewritten, rip);
+    at = sink_.here();
+    vmm_put({static_cast<uint8_t>(0x40 | rex_b), 0x0f, 0xb6, static_cast<uint8_t>(0xc8 | (r & 7))});  // movzx ecx, src8
+    byte_table_load(kLow4);
+    vmm_put({0x48, 0xf7, 0xd1});  // not rcx
+    vmm_put({static_cast<uint8_t>(0x48 | rex_b), 0x8d, 0x4c, static_cast<uint8_t>(0x08 | (r & 7)), 0x01});  // lea rcx, [src + rcx + 1]
+    constexpr uint8_t kCalloutBytes = 7 + 1;
+    vmm_put({0xe3, kCalloutBytes});  // jrcxz
+    data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
+    range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRcx);
+    callout(gi, CalloutKind::Sensitive, SensitiveKind::MovToCr8, false);
+    at = sink_.here();
+    vmm_put({0x0f, 0xb6, 0x0d});  // movzx ecx, byte [rip + waiting class]
+    sink_.put32(static_cast<uint32_t>(kTcWindowBase + vmm_data::kWaitingClass - (sink_.here() + 4)));
+    for (int twice = 0; twice < 2; ++twice) {  // lea rcx, [rcx + src*8]
+      vmm_put({static_cast<uint8_t>(0x48 | rex_x), 0x8d, 0x0c, static_cast<uint8_t>(0xc1 | (r & 7) << 3)});
+    }
+    byte_table_load(kUnmasks);
+    vmm_put({0xe3, kCalloutBytes});  // jrcxz
+    data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
+    range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRcx);
+    callout(gi, CalloutKind::Sensitive, SensitiveKind::MovToCr8, false);
+    at = sink_.here();
+    data_mov(0x8b, kRcx, vmm_data::kInCacheEmulations);
+    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
+    data_mov(0x89, kRcx, vmm_data::kInCacheEmulations);
+    data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
+    range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRcx);
+    at = sink_.here();
+    sink_.put({static_cast<uint8_t>(0x40 | rex_r), 0x88, static_cast<uint8_t>(0x05 | (r & 7) << 3)});  // mov [rip + d], src8
+    sink_.put32(static_cast<uint32_t>(kTcWindowBase + vmm_data::kVirtualTpr - (at + 7)));
+    range(at, FaultRange::Kind::Rewritten, rip);
+    return true;
+  }
+  // movzx ecx, byte [rcx + table] (a constant table in the window's top 2 GiB).
+  void byte_table_load(uint64_t table) {
+    vmm_put({0x0f, 0xb6, 0x89});
+    sink_.put32(static_cast<uint32_t>(table));
   }
 
   // The count of in-cache emulations (vmm_data::kInCacheEmulations), incremented without a

@@ -26,8 +26,8 @@ enum class Handling : uint8_t { InCache, Callout };
   X(Popf, "POPF", Callout, false, "below CPL 0 it silently ignores IF and IOPL changes; the VMM updates the virtual RFLAGS (Robin & Irvine)") \
   X(MovToCr, "MOV to CR0/CR2/CR3/CR4", Callout, true, "changes paging or protection of the virtual machine; the VMM updates shadow state, and the code being translated may move") \
   X(MovFromCr, "MOV from CR0/CR2/CR3/CR4", Callout, false, "the guest must read its own control registers, not the shadow CR3 or the VMM's CR0/CR4") \
-  X(MovToCr8, "MOV to CR8", Callout, false, "writes the guest's task-priority register, which the VMM virtualizes") \
-  X(MovFromCr8, "MOV from CR8", Callout, false, "reads the guest's virtual task-priority register") \
+  X(MovToCr8, "MOV to CR8", InCache, false, "writes the guest's task-priority register, which the VMM virtualizes: in the cache, with a callout when a waiting interrupt gets through or reserved bits are set") \
+  X(MovFromCr8, "MOV from CR8", InCache, false, "reads the guest's virtual task-priority register, kept in the VMM data area") \
   X(MovDr, "MOV to/from DR0-DR7", Callout, false, "debug registers are privileged and belong to the VMM; the guest gets virtual ones") \
   X(LoadDescriptorTable, "LGDT/LIDT", Callout, false, "loads a descriptor-table register that the VMM owns; the guest's values are kept virtually") \
   X(StoreDescriptorTable, "SGDT/SIDT", Callout, false, "unprivileged reads of GDTR/IDTR would reveal the VMM's tables (Red Pill, Robin & Irvine)") \

@@ -21,8 +21,16 @@ constexpr uint64_t kLookupEntries = 1ull << 16;  // per table, direct-mapped
 constexpr uint64_t kLookupTableBytes = 2 * 8 * kLookupEntries;
 enum class LookupTable : uint8_t { Hash, ReturnCache };
 constexpr uint64_t kLookupTablesSize = 2 * kLookupTableBytes;
+// Then a page of constant tables for the in-cache MOV to CR8 (flag-free arithmetic): byte b
+// of kLow4 is b & 0xf; byte 16 * tpr + waiting of kUnmasks is 1 when a write of `tpr`
+// unmasks an interrupt of class `waiting`.
+constexpr uint64_t kConstantTables = kTcWindowBase + kVmmDataSize + kLookupTablesSize;
+constexpr uint64_t kLow4 = kConstantTables;
+constexpr uint64_t kUnmasks = kConstantTables + 256;
+constexpr uint64_t kConstantTablesSize = 4096;
+constexpr uint64_t kReadOnlySize = kLookupTablesSize + kConstantTablesSize;
 // Fragments follow the tables.
-constexpr uint64_t kTcFragmentsBase = kTcWindowBase + kVmmDataSize + kLookupTablesSize;
+constexpr uint64_t kTcFragmentsBase = kConstantTables + kConstantTablesSize;
 
 // Offsets into the data area. One place for them: the emitter writes code that addresses
 // them, the engine reads and writes them between callouts.
@@ -32,6 +40,13 @@ namespace vmm_data {
 // in the cache reads IF (PUSHF, POPF and STI are callouts), and the VMM injects interrupts
 // only at stops, so the virtual IF is exact wherever it is observed.
 constexpr uint64_t kVirtualIf = 0x0;
+// The guest's CR8 (task-priority class, one byte): its only home while bt runs
+// (UnicornCpu::set_tpr_home), read and written by in-cache MOV from and to CR8.
+constexpr uint64_t kVirtualTpr = 0x1;
+// One byte the VMM updates before translated code runs: the priority class of the highest
+// interrupt waiting only on the TPR (0: none). An in-cache MOV to CR8 below it calls out, so
+// that the VMM delivers the interrupt right after the write.
+constexpr uint64_t kWaitingClass = 0x2;
 // 8 bytes: a trampoline that runs an instruction whose RIP-relative operand is out of rel32
 // reach of the cache saves the register it addresses the operand through here, and restores
 // it after (the engine restores it too when the instruction faults).

@@ -128,7 +128,8 @@ struct UnicornCpu::Impl {
   bool current_retired_nothing = false;
   bool stop_continues_rep = false, resume_continues_rep = false;
   uint64_t rep_count = 0;  // the count register at the last REP head's entry
-  uint64_t tpr = 0;
+  uint8_t own_tpr = 0;
+  uint8_t* tpr = &own_tpr;  // CR8: see UnicornCpu::set_tpr_home
 
   // Trap points and block knowledge.
   TrapSet policy;
@@ -995,6 +996,12 @@ std::vector<uint64_t> UnicornCpu::take_written_code_frames() {
   return out;
 }
 
+void UnicornCpu::set_tpr_home(uint8_t* byte) {
+  uint8_t* home = byte ? byte : &impl_->own_tpr;
+  *home = *impl_->tpr;
+  impl_->tpr = home;
+}
+
 void UnicornCpu::set_code_write_barrier(std::function<bool(uint64_t)> stops_before_store) {
   impl_->code_write_barrier = std::move(stops_before_store);
 }
@@ -1042,7 +1049,7 @@ uint64_t UnicornCpu::cr(int n) const {
     case 2: return impl_->reg(UC_X86_REG_CR2);
     case 3: return impl_->reg(UC_X86_REG_CR3);
     case 4: return impl_->reg(UC_X86_REG_CR4);
-    case 8: return impl_->tpr;
+    case 8: return *impl_->tpr;
     default: return 0;
   }
 }
@@ -1052,7 +1059,7 @@ void UnicornCpu::set_cr(int n, uint64_t v) {
     case 2: impl_->ctx_put<uint64_t>(impl_->in.cr2, v); break;  // see UnicornInternals::cr2
     case 3: impl_->set_reg(UC_X86_REG_CR3, v); break;
     case 4: impl_->set_reg(UC_X86_REG_CR4, v); break;
-    case 8: impl_->tpr = v & 0xf; break;
+    case 8: *impl_->tpr = static_cast<uint8_t>(v & 0xf); break;
     default: break;
   }
 }
@@ -1174,7 +1181,7 @@ CpuSnapshot UnicornCpu::save() const {
   CpuSnapshot snap;
   snap.substrate = impl_->ctx_buf;  // carries the header uc_context_save relies on
   uc_context_save(impl_->uc, reinterpret_cast<uc_context*>(snap.substrate.data()));
-  snap.tpr = impl_->tpr;
+  snap.tpr = *impl_->tpr;
   snap.instructions_retired = impl_->retired;
   return snap;
 }
@@ -1185,7 +1192,7 @@ void UnicornCpu::restore(const CpuSnapshot& snap) {
   if (snap.substrate.size() != p.ctx_buf.size()) return;
   std::memcpy(p.ctx_buf.data(), snap.substrate.data(), p.ctx_buf.size());
   uc_context_restore(p.uc, p.ctx());
-  p.tpr = snap.tpr;
+  *p.tpr = static_cast<uint8_t>(snap.tpr & 0xf);
   p.retired = snap.instructions_retired;
   p.latch_reset_pending = false;
   p.efer_cache.reset();

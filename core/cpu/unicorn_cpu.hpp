@@ -91,6 +91,10 @@ class UnicornCpu {
   // Instructions for which `is_vmm_instruction(address)` holds do not retire as guest
   // instructions (a binary translator's chaining jumps); they must end their block.
   void set_uncounted(std::function<bool(uint64_t)> is_vmm_instruction);
+  // Where CR8 (the task-priority class) lives: a byte the caller keeps, which code the CPU
+  // runs may read and write (a binary translator's in-cache MOV to and from CR8), or, with
+  // nullptr, the adapter's own. The value moves along. The byte must outlive the adapter.
+  void set_tpr_home(uint8_t* byte);
 
   // Guest instructions retired (the basis of virtual time).
   uint64_t instructions_retired() const;

@@ -102,6 +102,7 @@ class Vm : public Platform {
     irq_ = &ic;
     interrupts_seen_ = ic.accepted();
   }
+  const InterruptController& interrupt_controller() const { return *irq_; }
   // The execution engine (default: native); its trap policy is installed on the vCPU.
   void set_engine(Engine& engine);
   Engine& engine() { return *engine_; }

@@ -55,8 +55,9 @@ TEST_CASE("Translator: the sensitive-instruction table is complete and says why"
     CAPTURE(sensitive_name(k));
     CHECK(std::string(sensitive_text(k)).size() > 1);
     CHECK(std::string(sensitive_reason(k)).size() > 20);
-    // Only CLI and PAUSE are handled inside the cache; everything else calls out.
-    const bool in_cache = k == K::Cli || k == K::Pause;
+    // CLI, PAUSE and MOV to and from CR8 are handled inside the cache (port I/O too when no
+    // device answers, which only the engine knows); everything else calls out.
+    const bool in_cache = k == K::Cli || k == K::Pause || k == K::MovToCr8 || k == K::MovFromCr8;
     CHECK((sensitive_handling(k) == Handling::InCache) == in_cache);
   }
   CHECK(std::string(sensitive_name(K::Count)) == "?");
@@ -124,7 +125,9 @@ TEST_CASE("Translator: no sensitive instruction is copied IDENT or survives in t
     rip = t.unit.next_guest_rip;
   }
   CHECK(units > 10);
-  CHECK(callouts == std::size(kExpected) - 2);  // all but CLI and PAUSE call out
+  // All but CLI, PAUSE and MOV from CR8 call out; MOV to CR8 has two (reserved bits, an
+  // interrupt let through).
+  CHECK(callouts == std::size(kExpected) - 4 + 2);
 }
 
 namespace {
@@ -195,6 +198,51 @@ TEST_CASE("Translator: port I/O that no device answers is emulated inside the ca
   const Translated claimed = translate(out, out.base);
   CHECK(claimed.frag.insns.at(0).rewrite == Rewrite::Callout);
   CHECK(claimed.frag.callouts.at(0).kind == CalloutKind::Sensitive);
+}
+
+TEST_CASE("Translator: MOV to and from CR8 run inside the cache, calling out only to fault or deliver") {
+  const auto final_instruction = [](const Translated& t) {
+    const InsnTranslation& tr = t.frag.insns.at(0);
+    Instruction last = decode_tc(t, tr.tc_begin);
+    for (uint64_t at = tr.tc_begin; at < tr.tc_begin + tr.tc_length; at = last.next()) last = decode_tc(t, at);
+    return last;
+  };
+  // mov cr8, r9 (44 0f 22 c1... with REX.B: 45 0f 22 c1); mov cr8, rsi (44 0f 22 c6)
+  const std::pair<std::vector<uint8_t>, std::string> writes[] = {
+      {{0x45, 0x0f, 0x22, 0xc1}, "mov [0xFFFFFFFFFF000001], r9b"}, {{0x44, 0x0f, 0x22, 0xc6}, "mov [0xFFFFFFFFFF000001], sil"}};
+  for (const auto& [bytes, store] : writes) {
+    const GuestCode g{0xffffffff80001000, bytes};
+    const Translated t = translate(g, g.base);
+    CAPTURE(store);
+    REQUIRE(t.frag.insns.at(0).rewrite == Rewrite::InCache);
+    const Instruction last = final_instruction(t);
+    CHECK(last.text() == store);
+    size_t sensitive_callouts = 0;
+    for (const Callout& c : t.frag.callouts) {
+      if (c.kind != CalloutKind::Sensitive) continue;
+      ++sensitive_callouts;
+      CHECK(c.sensitive == SensitiveKind::MovToCr8);
+      CHECK(c.resume_tc == 0);
+    }
+    CHECK(sensitive_callouts == 2);  // reserved bits; an interrupt let through
+    // Only the store retires; nothing touches the flags.
+    const InsnTranslation& tr = t.frag.insns.at(0);
+    for (uint64_t at = tr.tc_begin; at < tr.tc_begin + tr.tc_length;) {
+      const Instruction i = decode_tc(t, at);
+      const ZydisAccessedFlags* f = i.info.cpu_flags;
+      CHECK((f->modified | f->set_0 | f->set_1 | f->undefined) == 0);
+      const bool vmm = std::count(t.frag.uncounted.begin(), t.frag.uncounted.end(), at) == 1;
+      const bool callout = t.frag.callout_at(at) != nullptr;
+      CHECK((vmm || callout) == (at != last.address));
+      at = i.next();
+    }
+  }
+  // mov cr8, rcx: RCX is the sequence's scratch register, so a callout.
+  const GuestCode rcx{0xffffffff80001000, {0x44, 0x0f, 0x22, 0xc1}};
+  CHECK(translate(rcx, rcx.base).frag.insns.at(0).rewrite == Rewrite::Callout);
+  // mov r12, cr8 (45 0f 20 c4): the byte, zero-extended into the whole register.
+  const GuestCode read{0xffffffff80001000, {0x45, 0x0f, 0x20, 0xc4}};
+  CHECK(check_in_cache(translate(read, read.base)).text() == "movzx r12d, byte ptr [0xFFFFFFFFFF000001]");
 }
 
 TEST_CASE("Translator: a callout in the middle of a unit resumes in the same fragment") {
