@@ -23,6 +23,10 @@ constexpr uint64_t kNoAddress = ~0ull;
 uint64_t until_for(uint64_t start) { return start == 0 ? 1 : 0; }
 constexpr size_t kTcgBufferBytes = 64u << 20;
 constexpr size_t kFrontCacheSize = 4096;  // direct-mapped, power of two
+constexpr uint64_t k2M = 1ull << 21, k1G = 1ull << 30;
+// Large pages remembered between full TLB flushes (Impl::large_pages); past this many, every
+// INVLPG flushes the whole TLB until the next full flush.
+constexpr size_t kMaxLargePages = 4096;
 
 constexpr int kGprIds[kGprCount] = {
     UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
@@ -175,6 +179,73 @@ struct UnicornCpu::Impl {
   std::unordered_set<uint64_t> orphaned_frames;
   std::unordered_set<uint64_t> stale_frames;
   std::vector<uint64_t> pending_invalidate_pages;
+  // Large pages. The TLB-fill hook hands QEMU 4 KiB entries, and QEMU's INVLPG
+  // (helper_invlpg) drops the entry of the operand's 4 KiB only, where the SDM (Vol. 3A
+  // 4.10.4.1) drops every entry of the page that holds the address: a remapped 2 MiB page
+  // would stay reachable through its other 4 KiB pieces. So the 2 MiB and 1 GiB pages filled
+  // since the last full flush are kept here (the page's base; | 1 for 1 GiB), and INVLPG of
+  // an address in one of them flushes the whole TLB, as QEMU does for the large pages it maps
+  // itself (tlb_flush_page_locked). INVLPG of a 4 KiB page, the common case, costs a lookup.
+  std::unordered_set<uint64_t> large_pages;
+  uint64_t last_large_page = kNoAddress;  // the last one added: fills come in runs
+  bool large_pages_overflow = false;
+  void note_large_page(uint64_t page_va, uint64_t size) {
+    const uint64_t key = size >= k1G ? (page_va & ~(k1G - 1)) | 1 : page_va & ~(k2M - 1);
+    if (key == last_large_page) return;
+    last_large_page = key;
+    if (large_pages.size() >= kMaxLargePages) {
+      large_pages_overflow = true;
+      return;
+    }
+    large_pages.insert(key);
+  }
+  bool in_large_page(uint64_t va) const {
+    return large_pages_overflow || large_pages.count(va & ~(k2M - 1)) || large_pages.count((va & ~(k1G - 1)) | 1);
+  }
+  void forget_large_pages() {
+    large_pages.clear();
+    last_large_page = kNoAddress;
+    large_pages_overflow = false;
+  }
+  // The whole TLB goes; also called from inside a code hook, as QEMU's own helpers do
+  // (MOV to CR3 flushes from a helper in the middle of a block).
+  void drop_tlb() {
+    uc_ctl_flush_tlb(uc);
+    writable_frames.clear();
+    forget_large_pages();
+    ++counters.tlb_flushes;
+  }
+  // INVLPG is about to run in the CPU (from a watch hook, at CPL 0, or for the VMM).
+  void before_invlpg(uint64_t va) {
+    if (large_pages.empty() && !large_pages_overflow) return;
+    if (!in_large_page(va)) return;
+    ++counters.large_page_invlpgs;
+    drop_tlb();
+  }
+  // Inside a hook: the linear address of a memory operand from the registers as they are.
+  // (UnicornCpu::segment would load the context image in the middle of a run.)
+  uint64_t operand_address_in_hook(const Instruction& insn, const ZydisDecodedOperand& op) {
+    auto value = [&](ZydisRegister reg) -> uint64_t {
+      if (reg == ZYDIS_REGISTER_NONE) return 0;
+      if (reg == ZYDIS_REGISTER_RIP || reg == ZYDIS_REGISTER_EIP) return insn.next();
+      const ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
+      if (full < ZYDIS_REGISTER_RAX || full > ZYDIS_REGISTER_R15) return 0;
+      uint64_t v = 0;
+      uc_reg_read(uc, kGprIds[full - ZYDIS_REGISTER_RAX], &v);
+      switch (ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg)) {
+        case 16: return v & 0xffff;
+        case 32: return v & 0xffffffff;
+        default: return v;  // no 8-bit register addresses memory
+      }
+    };
+    uint64_t ea = value(op.mem.base) + value(op.mem.index) * (op.mem.scale ? op.mem.scale : 1) +
+                  static_cast<uint64_t>(op.mem.disp.value);
+    if (insn.info.address_width == 32) ea &= 0xffffffff;
+    uint64_t base = 0;
+    if (op.mem.segment == ZYDIS_REGISTER_FS) uc_reg_read(uc, UC_X86_REG_FS_BASE, &base);
+    if (op.mem.segment == ZYDIS_REGISTER_GS) uc_reg_read(uc, UC_X86_REG_GS_BASE, &base);
+    return ea + base;
+  }
   BlockInfo current_copy;  // keeps the current block's boundaries when its entry is dropped
   CpuCounters counters;
 
@@ -401,7 +472,11 @@ struct UnicornCpu::Impl {
       auto insn = decode_instruction(bytes + off, have - off, pc + off);
       b.offsets.push_back(static_cast<uint16_t>(off));
       if (!insn) break;  // Unicorn will raise #UD here; count it as the block's last
-      if (auto kind = classify_trap(*insn); kind && policy.contains(*kind) && !in_callout_range(pc + off)) {
+      // INVLPG outside the policy runs in the CPU, but gets a hook all the same: a large
+      // page's translation must go whole (see large_pages). Translated code (a callout
+      // range) has none: its VMM calls UnicornCpu::prepare_invlpg.
+      if (auto kind = classify_trap(*insn);
+          kind && (policy.contains(*kind) || *kind == TrapKind::Invlpg) && !in_callout_range(pc + off)) {
         install_site(pc + off);
       }
       b.ends_with_branch = insn->info.meta.category == ZYDIS_CATEGORY_COND_BR ||
@@ -586,16 +661,37 @@ struct UnicornCpu::Impl {
     auto* s = static_cast<Impl*>(user);
     if (s->pass_once == addr) {
       s->pass_once = kNoAddress;
+      // A MOV to CR3 executes now and flushes the CPU's whole TLB (QEMU's
+      // cpu_x86_update_cr3, paging being on): no large page is left in it.
+      if (s->trap == TrapKind::MovToCr && s->trap_insn.address == addr &&
+          s->trap_insn.operands[0].reg.value == ZYDIS_REGISTER_CR3) {
+        s->forget_large_pages();
+      }
       return;
     }
     // The site may have been rewritten since the hook was added: decide from its bytes.
     const SiteInfo* site = s->site_at(addr);
-    if (!site || !site->kind || !s->policy.contains(*site->kind)) return;
+    if (!site || !site->kind) return;
+    if (!s->policy.contains(*site->kind)) {
+      if (*site->kind == TrapKind::Invlpg) s->watch_invlpg(uc, site->insn);
+      return;
+    }
     s->cause = Cause::TrapPoint;
     s->stop_pc = addr;
     s->trap = *site->kind;
     s->trap_insn = site->insn;
     uc_emu_stop(uc);
+  }
+
+  // An INVLPG the CPU executes itself (not in the policy).
+  void watch_invlpg(uc_engine* engine, const Instruction& insn) {
+    if (large_pages.empty() && !large_pages_overflow) return;
+    const ZydisDecodedOperand& op = insn.operands[0];
+    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY) return;  // #UD
+    uint64_t cs = 0;
+    uc_reg_read(engine, UC_X86_REG_CS, &cs);
+    if (cs & 3) return;  // #GP: nothing is invalidated
+    before_invlpg(operand_address_in_hook(insn, op));
   }
 
   // #UD: Unicorn may touch an unrelated page after it (a failing fetch fill at -4096 was seen),
@@ -668,6 +764,7 @@ struct UnicornCpu::Impl {
     }
     if (r.exec) s->code_page_mapped(page_va, frame);
     if (r.write) s->writable_frames.insert(frame);
+    if (r.page_size > 0x1000) [[unlikely]] s->note_large_page(page_va, r.page_size);
     if (r.sync_after) {
       s->sync_requested = true;
       s->limit = 0;  // the next block takes the slow path and stops
@@ -688,9 +785,7 @@ struct UnicornCpu::Impl {
 
   void flush_tlb_now() {
     sync_for_write();
-    uc_ctl_flush_tlb(uc);
-    writable_frames.clear();
-    ++counters.tlb_flushes;
+    drop_tlb();
   }
 };
 
@@ -1039,7 +1134,10 @@ void UnicornCpu::set_cr(int n, uint64_t v) {
   switch (n) {
     case 0: impl_->set_reg(UC_X86_REG_CR0, v); break;
     case 2: impl_->ctx_put<uint64_t>(impl_->in.cr2, v); break;  // see UnicornInternals::cr2
-    case 3: impl_->set_reg(UC_X86_REG_CR3, v); break;
+    case 3:  // Unicorn loads CR3 with a full TLB flush (paging stays on)
+      impl_->set_reg(UC_X86_REG_CR3, v);
+      impl_->forget_large_pages();
+      break;
     case 4: impl_->set_reg(UC_X86_REG_CR4, v); break;
     case 8: impl_->tpr = v & 0xf; break;
     default: break;
@@ -1183,6 +1281,8 @@ void UnicornCpu::restore(const CpuSnapshot& snap) {
 }
 
 void UnicornCpu::flush_tlb() { impl_->flush_tlb_now(); }
+
+void UnicornCpu::prepare_invlpg(uint64_t va) { impl_->before_invlpg(va); }
 
 const CpuCounters& UnicornCpu::counters() const { return impl_->counters; }
 

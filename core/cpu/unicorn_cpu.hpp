@@ -36,6 +36,7 @@ struct CpuCounters {
   uint64_t tlb_fill_faults = 0;
   uint64_t code_invalidations = 0;
   uint64_t tlb_flushes = 0;
+  uint64_t large_page_invlpgs = 0;  // INVLPGs of an address in a 2 MiB or 1 GiB page: full flushes
 };
 
 class UnicornCpu {
@@ -130,6 +131,11 @@ class UnicornCpu {
   void restore(const CpuSnapshot& s);
 
   void flush_tlb();
+  // INVLPG of `va` is about to run in the CPU where the adapter does not see it itself (a
+  // binary translator's copy of the instruction): when `va` lies in a large page, the whole
+  // TLB goes (the substrate's INVLPG drops 4 KiB; the adapter does this on its own for
+  // INVLPG in guest code, see unicorn_cpu.cpp, large_pages).
+  void prepare_invlpg(uint64_t va);
 
   const CpuCounters& counters() const;
 

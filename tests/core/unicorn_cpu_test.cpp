@@ -218,3 +218,24 @@ TEST_CASE("UnicornCpu: take_stop_request reports a request once") {
   CHECK(!t.cpu().take_stop_request());
   CHECK(t.cpu().run(100).kind == StopKind::BudgetExhausted);  // taken: the next run is not stopped
 }
+
+TEST_CASE("UnicornCpu: INVLPG in a large page the TLB holds flushes it all, elsewhere nothing more") {
+  // The flat machine maps everything with 2 MiB pages.
+  // mov rax, [0x400000] ; invlpg [0x600000] ; invlpg [0x401000] ; jmp $
+  FlatVm t({0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00,
+            0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0x60, 0x00,
+            0x0f, 0x01, 0x3c, 0x25, 0x00, 0x10, 0x40, 0x00, 0xeb, 0xfe});
+  const uint64_t flushes = t.cpu().counters().tlb_flushes;
+  REQUIRE(t.cpu().run(1000).kind == StopKind::BudgetExhausted);
+  // 0x600000 lies in a 2 MiB page nothing has touched: the CPU's own INVLPG is enough there.
+  CHECK(t.cpu().counters().large_page_invlpgs == 1);
+  CHECK(t.cpu().counters().tlb_flushes == flushes + 1);
+  // The same for INVLPG the VMM has the CPU execute elsewhere (a translator's copy).
+  t.cpu().prepare_invlpg(0x800000);
+  CHECK(t.cpu().counters().large_page_invlpgs == 1);
+  t.cpu().prepare_invlpg(0x101234);  // the code's own page, filled for the fetches
+  CHECK(t.cpu().counters().large_page_invlpgs == 2);
+  CHECK(t.cpu().counters().tlb_flushes == flushes + 2);
+  t.cpu().prepare_invlpg(0x101234);  // nothing filled since that flush
+  CHECK(t.cpu().counters().large_page_invlpgs == 2);
+}
