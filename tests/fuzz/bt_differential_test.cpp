@@ -441,9 +441,8 @@ const std::vector<Kind> kKinds = {
 // Fixed since (was known and left in, rare): under native paging the substrate's INVLPG of
 // one address of a 2 MiB page flushed only that 4 KiB (docs/unicorn-notes.md), so the paging
 // kind could still read through a mapping it cleared where bt, whose shadow paging flushes
-// everything, took the #PF (one in 2000 cases weighted towards it:
-// HVSIM_FUZZ_ONLY_KINDS=repstring,string,alu,branch,call,loop,timer,fault,paging, case 876).
-// The CPU adapter now flushes its whole TLB at INVLPG in a large page (guest/flat/invlpg_large).
+// everything, took the #PF (HVSIM_FUZZ_ONLY_KINDS=paging, 2000 cases: 5 differed so, none
+// since the CPU adapter flushes its whole TLB at INVLPG in a large page; invlpg_large guest).
 const std::set<std::string> kKnownBrokenInBt = {};
 
 // Generator switches for what native and bt disagree on below the level of a whole kind, off
