@@ -89,12 +89,19 @@ Result<std::unique_ptr<Machine>> build_guest(MachineMemory& pool, EventLog& log,
   m->ports.attach(0xf0, 4, *m->timer, 0);
   m->ports.attach(0xf8, 1, *m->timer, 8);
   m->vm->set_port_io(m->ports);
-  if (opt.kernel_path.empty()) {
-    if (auto r = load_flat_guest(*m->vm, image); !r) return r.error();
-  } else {
+  auto add_apic = [&]() -> Result<void> {
     m->apic = std::make_unique<LocalApic>(*m->vm);
     if (auto r = m->vm->map_mmio(kLocalApicBase, kLocalApicSize, *m->apic); !r) return r.error();
     m->vm->set_interrupt_controller(*m->apic);
+    return {};
+  };
+  if (opt.kernel_path.empty()) {
+    if (opt.flat_apic) {
+      if (auto r = add_apic(); !r) return r.error();
+    }
+    if (auto r = load_flat_guest(*m->vm, image); !r) return r.error();
+  } else {
+    if (auto r = add_apic(); !r) return r.error();
     KernelBoot boot;
     boot.initrd = initrd;
     boot.cmdline = opt.cmdline;

@@ -24,7 +24,7 @@ struct Machine {
   std::unique_ptr<Uart16550> uart;
   std::unique_ptr<DebugExit> debug_exit;
   std::unique_ptr<IntervalTimer> timer;
-  std::unique_ptr<LocalApic> apic;  // kernels only: flat guests keep the simple pending set
+  std::unique_ptr<LocalApic> apic;  // kernels, and flat guests with flat_apic (others keep the simple pending set)
 };
 
 struct MachineOptions {
@@ -41,6 +41,9 @@ struct MachineOptions {
   EptPageSize ept_page = EptPageSize::Size4K;
   std::string engine = "native";  // native or vtx
   std::string preset;             // vtx: vtx-2006 or vtx-ept (default vtx-ept)
+  // A flat guest gets a local APIC at 0xfee00000 as its interrupt controller too (the test
+  // timer's vectors then go through it: the guest enables it and ends each with EOI).
+  bool flat_apic = false;
 };
 
 // `image` is the flat binary or the kernel ELF; `initrd` may be empty.

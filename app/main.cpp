@@ -539,6 +539,9 @@ int main(int argc, char** argv) {
           [](std::string& s) { return s.find('-') == std::string::npos ? std::string() : "must not be negative"; },
           "NON-NEGATIVE"));
   run->add_flag("--quiet,-q", quiet, "no summary line on a normal exit");
+  run->add_flag("--apic", opt.flat_apic,
+                "flat guest: a local APIC at 0xfee00000 is its interrupt controller (kernels always have one)")
+      ->needs(flat);
 
   hvsim::MachineOptions walk_opt;
   std::string walk_scenario, walk_access = "read", walk_paging;

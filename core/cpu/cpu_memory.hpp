@@ -21,6 +21,11 @@ struct FillResult {
   // On success: CPU-physical page address and the permissions of the TLB entry.
   uint64_t cpu_pa = 0;
   bool read = false, write = false, exec = false;
+  // The size of the guest's page that holds page_va (4 KiB, 2 MiB or 1 GiB). The CPU caches
+  // every translation as a 4 KiB entry; INVLPG of any address of a larger page must drop all
+  // of its entries (UnicornCpu keeps track). Shadow paging leaves it at 4 KiB: there INVLPG
+  // is always a trap point and the VMM flushes the whole TLB.
+  uint64_t page_size = 4096;
   // On failure: the #PF error code the access produces (P, W, U, RSVD, I bits).
   uint32_t pf_error_code = 0;
   bool non_canonical = false;  // #GP(0) rather than #PF

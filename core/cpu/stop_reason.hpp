@@ -18,6 +18,8 @@ enum class StopKind : uint8_t {
   InterruptWindow, // RFLAGS.IF became 1 while the VMM watched for it, at a block boundary
   CodeWrite,       // before a store to a watched code frame (UnicornCpu::set_code_write_barrier);
                    // RIP at the storing instruction, which has not run; fault_page its page
+  MmioSync,        // a device asked for a stop after an MMIO write (an interrupt it let through);
+                   // RIP after the writing instruction (UnicornCpu::request_stop_after_mmio_write)
   TripleFault,     // the CPU gave up (never a host crash)
   HostError,       // the substrate failed (unbacked physical address, internal error)
 };

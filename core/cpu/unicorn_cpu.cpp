@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/cpu/fault_address.hpp"
 #include "core/cpu/unicorn_internals.hpp"
 #include "core/isa/decoder.hpp"
 
@@ -23,6 +24,10 @@ constexpr uint64_t kNoAddress = ~0ull;
 uint64_t until_for(uint64_t start) { return start == 0 ? 1 : 0; }
 constexpr size_t kTcgBufferBytes = 64u << 20;
 constexpr size_t kFrontCacheSize = 4096;  // direct-mapped, power of two
+constexpr uint64_t k2M = 1ull << 21, k1G = 1ull << 30;
+// Large pages remembered between full TLB flushes (Impl::large_pages); past this many, every
+// INVLPG flushes the whole TLB until the next full flush.
+constexpr size_t kMaxLargePages = 4096;
 
 constexpr int kGprIds[kGprCount] = {
     UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
@@ -84,7 +89,17 @@ struct SiteInfo {
   unsigned length = 0;            // bytes on the first page
 };
 
-enum class Cause : uint8_t { None, Budget, StopRequested, TrapPoint, Exception, Rescan, MemorySync, InterruptWindow };
+enum class Cause : uint8_t {
+  None, Budget, StopRequested, TrapPoint, Exception, Rescan, MemorySync, InterruptWindow,
+  MmioStep,  // the instruction run alone for a precise MMIO write has run (Impl::mmio_stepping)
+  MmioSync,  // request_stop_after_mmio_write outside a precise window: the next block boundary
+};
+
+// A device window whose writes are precise (UnicornCpu::map_mmio).
+struct PreciseWindow {
+  uint64_t begin, end;
+  MmioHandler* handler;
+};
 
 }  // namespace
 
@@ -105,6 +120,29 @@ struct UnicornCpu::Impl {
   std::atomic<bool> stop_requested{false};
   bool window_stop = false;  // UnicornCpu::set_interrupt_window_stop
   bool sync_requested = false;  // a fill asked for a MemorySync stop
+  // Precise MMIO writes. A device learns of a write while the instruction runs, and an
+  // interrupt it lets through (an EOI, a lower TPR) is taken at the next instruction boundary;
+  // Unicorn can be stopped only at a block boundary or before a hooked instruction, and a
+  // stop requested inside the write lands in the middle of the instruction (QEMU checks for
+  // exits after every memory access, with RIP and the lazy flags not written back). So stores
+  // to such windows get no TLB entry: the refused fill stops the CPU before the instruction,
+  // precisely, and run() performs it (MOV m, r/imm) or runs it alone, then stops after it
+  // when the device asked (request_stop_after_mmio_write).
+  std::vector<PreciseWindow> precise_windows;
+  const PreciseWindow* precise_window_at(uint64_t pa) const {
+    for (const auto& w : precise_windows)
+      if (pa >= w.begin && pa < w.end) return &w;
+    return nullptr;
+  }
+  bool mmio_write_blocked = false;  // the refused fill was a store to a precise window
+  uint64_t blocked_mmio_pa = 0;     // the CPU-physical page it went to
+  bool stop_after_mmio = false;     // request_stop_after_mmio_write
+  // An instruction that writes a precise window but is no MOV runs alone: a block that starts
+  // in an interrupt shadow is one instruction (docs/unicorn-notes.md), the budget ends after
+  // it, and its stores get write access (the TLB is flushed afterwards).
+  bool mmio_stepping = false;
+  uint64_t step_saved_budget_end = 0;
+  bool step_had_shadow = false;
   Cause cause = Cause::None;
   // Where a stop we asked for took effect. Unicorn does not write RIP back when a block-hook
   // stop exits a chained block while code hooks exist (cpu_tb_exec skips
@@ -179,6 +217,73 @@ struct UnicornCpu::Impl {
   std::unordered_set<uint64_t> orphaned_frames;
   std::unordered_set<uint64_t> stale_frames;
   std::vector<uint64_t> pending_invalidate_pages;
+  // Large pages. The TLB-fill hook hands QEMU 4 KiB entries, and QEMU's INVLPG
+  // (helper_invlpg) drops the entry of the operand's 4 KiB only, where the SDM (Vol. 3A
+  // 4.10.4.1) drops every entry of the page that holds the address: a remapped 2 MiB page
+  // would stay reachable through its other 4 KiB pieces. So the 2 MiB and 1 GiB pages filled
+  // since the last full flush are kept here (the page's base; | 1 for 1 GiB), and INVLPG of
+  // an address in one of them flushes the whole TLB, as QEMU does for the large pages it maps
+  // itself (tlb_flush_page_locked). INVLPG of a 4 KiB page, the common case, costs a lookup.
+  std::unordered_set<uint64_t> large_pages;
+  uint64_t last_large_page = kNoAddress;  // the last one added: fills come in runs
+  bool large_pages_overflow = false;
+  void note_large_page(uint64_t page_va, uint64_t size) {
+    const uint64_t key = size >= k1G ? (page_va & ~(k1G - 1)) | 1 : page_va & ~(k2M - 1);
+    if (key == last_large_page) return;
+    last_large_page = key;
+    if (large_pages.size() >= kMaxLargePages) {
+      large_pages_overflow = true;
+      return;
+    }
+    large_pages.insert(key);
+  }
+  bool in_large_page(uint64_t va) const {
+    return large_pages_overflow || large_pages.count(va & ~(k2M - 1)) || large_pages.count((va & ~(k1G - 1)) | 1);
+  }
+  void forget_large_pages() {
+    large_pages.clear();
+    last_large_page = kNoAddress;
+    large_pages_overflow = false;
+  }
+  // The whole TLB goes; also called from inside a code hook, as QEMU's own helpers do
+  // (MOV to CR3 flushes from a helper in the middle of a block).
+  void drop_tlb() {
+    uc_ctl_flush_tlb(uc);
+    writable_frames.clear();
+    forget_large_pages();
+    ++counters.tlb_flushes;
+  }
+  // INVLPG is about to run in the CPU (from a watch hook, at CPL 0, or for the VMM).
+  void before_invlpg(uint64_t va) {
+    if (large_pages.empty() && !large_pages_overflow) return;
+    if (!in_large_page(va)) return;
+    ++counters.large_page_invlpgs;
+    drop_tlb();
+  }
+  // Inside a hook: the linear address of a memory operand from the registers as they are.
+  // (UnicornCpu::segment would load the context image in the middle of a run.)
+  uint64_t operand_address_in_hook(const Instruction& insn, const ZydisDecodedOperand& op) {
+    auto value = [&](ZydisRegister reg) -> uint64_t {
+      if (reg == ZYDIS_REGISTER_NONE) return 0;
+      if (reg == ZYDIS_REGISTER_RIP || reg == ZYDIS_REGISTER_EIP) return insn.next();
+      const ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
+      if (full < ZYDIS_REGISTER_RAX || full > ZYDIS_REGISTER_R15) return 0;
+      uint64_t v = 0;
+      uc_reg_read(uc, kGprIds[full - ZYDIS_REGISTER_RAX], &v);
+      switch (ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg)) {
+        case 16: return v & 0xffff;
+        case 32: return v & 0xffffffff;
+        default: return v;  // no 8-bit register addresses memory
+      }
+    };
+    uint64_t ea = value(op.mem.base) + value(op.mem.index) * (op.mem.scale ? op.mem.scale : 1) +
+                  static_cast<uint64_t>(op.mem.disp.value);
+    if (insn.info.address_width == 32) ea &= 0xffffffff;
+    uint64_t base = 0;
+    if (op.mem.segment == ZYDIS_REGISTER_FS) uc_reg_read(uc, UC_X86_REG_FS_BASE, &base);
+    if (op.mem.segment == ZYDIS_REGISTER_GS) uc_reg_read(uc, UC_X86_REG_GS_BASE, &base);
+    return ea + base;
+  }
   BlockInfo current_copy;  // keeps the current block's boundaries when its entry is dropped
   CpuCounters counters;
 
@@ -405,7 +510,11 @@ struct UnicornCpu::Impl {
       auto insn = decode_instruction(bytes + off, have - off, pc + off);
       b.offsets.push_back(static_cast<uint16_t>(off));
       if (!insn) break;  // Unicorn will raise #UD here; count it as the block's last
-      if (auto kind = classify_trap(*insn); kind && policy.contains(*kind) && !in_callout_range(pc + off)) {
+      // INVLPG outside the policy runs in the CPU, but gets a hook all the same: a large
+      // page's translation must go whole (see large_pages). Translated code (a callout
+      // range) has none: its VMM calls UnicornCpu::prepare_invlpg.
+      if (auto kind = classify_trap(*insn);
+          kind && (policy.contains(*kind) || *kind == TrapKind::Invlpg) && !in_callout_range(pc + off)) {
         install_site(pc + off);
       }
       b.ends_with_branch = insn->info.meta.category == ZYDIS_CATEGORY_COND_BR ||
@@ -512,10 +621,13 @@ struct UnicornCpu::Impl {
     const bool continuation = s->continues_rep(pc);
     s->resume_continues_rep = false;  // only the first entry of a run resumes
     if (s->retired >= s->limit.load(std::memory_order_relaxed)) {
-      if (!s->window_stop || s->retired >= s->budget_end || s->sync_requested || s->stop_requested.load()) {
-        s->stop_before_block(uc, pc, s->sync_requested           ? Cause::MemorySync
-                                     : s->stop_requested.load() ? Cause::StopRequested
-                                                                : Cause::Budget,
+      if (!s->window_stop || s->retired >= s->budget_end || s->sync_requested || s->stop_after_mmio ||
+          s->stop_requested.load()) {
+        s->stop_before_block(uc, pc, s->mmio_stepping && s->retired >= s->budget_end ? Cause::MmioStep
+                                     : s->sync_requested                            ? Cause::MemorySync
+                                     : s->stop_after_mmio                           ? Cause::MmioSync
+                                     : s->stop_requested.load()                     ? Cause::StopRequested
+                                                                                    : Cause::Budget,
                              continuation);
         return;
       }
@@ -598,16 +710,37 @@ struct UnicornCpu::Impl {
     auto* s = static_cast<Impl*>(user);
     if (s->pass_once == addr) {
       s->pass_once = kNoAddress;
+      // A MOV to CR3 executes now and flushes the CPU's whole TLB (QEMU's
+      // cpu_x86_update_cr3, paging being on): no large page is left in it.
+      if (s->trap == TrapKind::MovToCr && s->trap_insn.address == addr &&
+          s->trap_insn.operands[0].reg.value == ZYDIS_REGISTER_CR3) {
+        s->forget_large_pages();
+      }
       return;
     }
     // The site may have been rewritten since the hook was added: decide from its bytes.
     const SiteInfo* site = s->site_at(addr);
-    if (!site || !site->kind || !s->policy.contains(*site->kind)) return;
+    if (!site || !site->kind) return;
+    if (!s->policy.contains(*site->kind)) {
+      if (*site->kind == TrapKind::Invlpg) s->watch_invlpg(uc, site->insn);
+      return;
+    }
     s->cause = Cause::TrapPoint;
     s->stop_pc = addr;
     s->trap = *site->kind;
     s->trap_insn = site->insn;
     uc_emu_stop(uc);
+  }
+
+  // An INVLPG the CPU executes itself (not in the policy).
+  void watch_invlpg(uc_engine* engine, const Instruction& insn) {
+    if (large_pages.empty() && !large_pages_overflow) return;
+    const ZydisDecodedOperand& op = insn.operands[0];
+    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY) return;  // #UD
+    uint64_t cs = 0;
+    uc_reg_read(engine, UC_X86_REG_CS, &cs);
+    if (cs & 3) return;  // #GP: nothing is invalidated
+    before_invlpg(operand_address_in_hook(insn, op));
   }
 
   // #UD: Unicorn may touch an unrelated page after it (a failing fetch fill at -4096 was seen),
@@ -678,8 +811,25 @@ struct UnicornCpu::Impl {
         r.write = false;  // keep code frames write-protected so a change is seen
       }
     }
+    if (r.write && !s->precise_windows.empty()) [[unlikely]] {
+      if (s->precise_window_at(r.cpu_pa)) {
+        if (req.access != Access::Write) {
+          r.write = false;  // a store comes back here
+        } else if (!s->mmio_stepping) {
+          // Refused, not a fault: RIP stays precise at the store and nothing is written;
+          // run() performs the write. (The instruction run alone gets its entry.)
+          if (s->fill_failed) return false;
+          s->fill_failed = s->mmio_write_blocked = true;
+          s->fault_page = page_va;
+          s->fault_access = Access::Write;
+          s->blocked_mmio_pa = r.cpu_pa;
+          return false;
+        }
+      }
+    }
     if (r.exec) s->code_page_mapped(page_va, frame);
     if (r.write) s->writable_frames.insert(frame);
+    if (r.page_size > 0x1000) [[unlikely]] s->note_large_page(page_va, r.page_size);
     if (r.sync_after) {
       s->sync_requested = true;
       s->limit = 0;  // the next block takes the slow path and stops
@@ -700,9 +850,7 @@ struct UnicornCpu::Impl {
 
   void flush_tlb_now() {
     sync_for_write();
-    uc_ctl_flush_tlb(uc);
-    writable_frames.clear();
-    ++counters.tlb_flushes;
+    drop_tlb();
   }
 };
 
@@ -731,6 +879,7 @@ const char* stop_kind_name(StopKind k) {
     case StopKind::MemorySync: return "memory sync";
     case StopKind::InterruptWindow: return "interrupt window";
     case StopKind::CodeWrite: return "code write";
+    case StopKind::MmioSync: return "MMIO sync";
     case StopKind::TripleFault: return "triple fault";
     case StopKind::HostError: return "host error";
   }
@@ -792,9 +941,10 @@ Result<void> UnicornCpu::map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host) 
 }
 
 // A device reads the time in the middle of a block, whose instructions were all counted when
-// it began: while the device runs, the count is exact at the accessing instruction (RIP is
-// precise in MMIO callbacks), so what a guest measures does not depend on where blocks end
-// (they end elsewhere in translated code, for instance).
+// it began: while the device runs, the instructions from RIP on are taken back. RIP there is
+// where QEMU last wrote it back, usually the block's start (docs/unicorn-notes.md), so a read
+// sees the count at its block's start; writes to precise windows are performed at a stop
+// before the instruction instead (or run as a block of their own), with the exact count.
 struct UnicornCpu::MmioBinding {
   Impl* cpu;
   MmioHandler* handler;
@@ -819,13 +969,64 @@ void mmio_write_cb(uc_engine*, uint64_t offset, unsigned size, uint64_t value, v
 }
 }  // namespace
 
-Result<void> UnicornCpu::map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler) {
+Result<void> UnicornCpu::map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler, bool precise_writes) {
   impl_->sync_for_write();
   auto& binding = impl_->mmio_bindings.emplace_back(std::make_unique<MmioBinding>(MmioBinding{impl_.get(), &handler}));
   uc_err e = uc_mmio_map(impl_->uc, cpu_pa, size, mmio_read_cb, binding.get(), mmio_write_cb, binding.get());
   if (e != UC_ERR_OK) return make_error(std::string("map MMIO: ") + uc_strerror(e));
+  if (precise_writes) impl_->precise_windows.push_back({cpu_pa, cpu_pa + size, &handler});
   return {};
 }
+
+namespace {
+bool is_gpr(ZydisRegister r) {
+  const ZydisRegisterClass c = ZydisRegisterGetClass(r);
+  return c == ZYDIS_REGCLASS_GPR8 || c == ZYDIS_REGCLASS_GPR16 || c == ZYDIS_REGCLASS_GPR32 ||
+         c == ZYDIS_REGCLASS_GPR64;
+}
+
+// The store to a precise MMIO window that the CPU stopped before (RIP at it, nothing done):
+// a MOV m, r/imm has no effect but the write and RIP, so the adapter performs it, handing the
+// device what Unicorn would (an 8-byte store as two 4-byte writes), with RIP still at the
+// instruction and the count exact, as in an MMIO callback. false for anything else.
+bool emulate_mmio_store(UnicornCpu& cpu, UnicornCpu::Impl& s) {
+  auto insn = cpu.decode_at(cpu.rip());
+  if (!insn || insn->mnemonic() != ZYDIS_MNEMONIC_MOV) return false;
+  const ZydisDecodedOperand& dst = insn->operands[0];
+  const ZydisDecodedOperand& src = insn->operands[1];
+  if (dst.type != ZYDIS_OPERAND_TYPE_MEMORY || dst.mem.type != ZYDIS_MEMOP_TYPE_MEM) return false;
+  const unsigned size = dst.size / 8;
+  if (size != 1 && size != 2 && size != 4 && size != 8) return false;
+  uint64_t value = 0;
+  if (src.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+    value = src.imm.value.u;  // sign-extended by the decoder where the instruction does
+  } else if (src.type == ZYDIS_OPERAND_TYPE_REGISTER && is_gpr(src.reg.value)) {
+    value = register_value(cpu, src.reg.value, insn->next());
+  } else {
+    return false;
+  }
+  if (size < 8) value &= (1ull << (8 * size)) - 1;
+  const uint64_t va = memory_operand_address(cpu, *insn, dst);
+  if ((va & ~0xfffull) != s.fault_page || ((va + size - 1) & ~0xfffull) != s.fault_page) return false;
+  const uint64_t pa = s.blocked_mmio_pa + (va & 0xfff);
+  const PreciseWindow* w = s.precise_window_at(pa);
+  if (!w || pa + size > w->end) return false;
+  const bool shadow = cpu.interrupt_shadow();
+  if (size == 8) {
+    w->handler->mmio_write(pa - w->begin, 4, value & 0xffffffff);
+    w->handler->mmio_write(pa - w->begin + 4, 4, value >> 32);
+  } else {
+    w->handler->mmio_write(pa - w->begin, size, value);
+  }
+  cpu.set_rip(insn->next());
+  cpu.add_retired(1);
+  // The instruction after STI or MOV SS has run: the shadow is over (the CPU clears it when
+  // it executes the instruction itself).
+  if (shadow) cpu.end_interrupt_shadow();
+  ++s.counters.mmio_writes_emulated;
+  return true;
+}
+}  // namespace
 
 StopReason UnicornCpu::run(uint64_t budget) {
   Impl& s = *impl_;
@@ -834,11 +1035,12 @@ StopReason UnicornCpu::run(uint64_t budget) {
   s.limit = s.window_stop ? 0 : s.budget_end;
   if (s.stop_requested) s.limit = 0;
   s.sync_requested = false;  // the VMM synced memory at the stop before this run
+  s.stop_after_mmio = false;  // a write the VMM made between runs: the VM has looked since
   StopReason r;
   for (;;) {
     s.sync_for_write();
     s.cause = Cause::None;
-    s.fill_failed = s.code_write_blocked = false;
+    s.fill_failed = s.code_write_blocked = s.mmio_write_blocked = false;
     s.invalid_opcode = false;
     s.current = nullptr;
     s.resume_continues_rep = s.stop_continues_rep;
@@ -848,7 +1050,8 @@ StopReason UnicornCpu::run(uint64_t budget) {
     const uint64_t until = until_for(start);
     uc_err err = uc_emu_start(s.uc, start, until, 0, 0);
     if (s.cause == Cause::Budget || s.cause == Cause::StopRequested || s.cause == Cause::Rescan ||
-        s.cause == Cause::TrapPoint || s.cause == Cause::MemorySync || s.cause == Cause::InterruptWindow) {
+        s.cause == Cause::TrapPoint || s.cause == Cause::MemorySync || s.cause == Cause::InterruptWindow ||
+        s.cause == Cause::MmioStep || s.cause == Cause::MmioSync) {
       uc_reg_write(s.uc, UC_X86_REG_RIP, &s.stop_pc);
     }
     r.rip = s.reg(UC_X86_REG_RIP);
@@ -877,6 +1080,15 @@ StopReason UnicornCpu::run(uint64_t budget) {
         r.kind = StopKind::StopRequested;
         break;
       case Cause::InterruptWindow: r.kind = StopKind::InterruptWindow; break;
+      case Cause::MmioSync: r.kind = StopKind::MmioSync; break;
+      case Cause::MmioStep:
+        // The instruction that wrote a precise window has run alone (RIP after it).
+        end_mmio_step();
+        if (s.stop_after_mmio) {
+          r.kind = StopKind::MmioSync;
+          break;
+        }
+        continue;
       case Cause::TrapPoint:
         ++s.counters.trap_points_hit;
         s.uncharge_unretired(r.rip);
@@ -895,6 +1107,19 @@ StopReason UnicornCpu::run(uint64_t budget) {
         if (s.invalid_opcode || err == UC_ERR_INSN_INVALID) {
           s.uncharge_unretired(r.rip);
           r.kind = StopKind::InvalidOpcode;
+        } else if (err == UC_ERR_EXCEPTION && s.fill_failed && s.mmio_write_blocked) {
+          // A store to a precise MMIO window, not executed yet (Impl::precise_windows).
+          s.uncharge_unretired(r.rip);
+          if (emulate_mmio_store(*this, s)) {
+            if (s.stop_after_mmio) {
+              r.rip = rip();
+              r.kind = StopKind::MmioSync;
+              break;
+            }
+            continue;
+          }
+          begin_mmio_step();
+          continue;
         } else if (err == UC_ERR_EXCEPTION && s.fill_failed && s.code_write_blocked) {
           s.uncharge_unretired(r.rip);
           r.kind = StopKind::CodeWrite;
@@ -926,12 +1151,41 @@ StopReason UnicornCpu::run(uint64_t budget) {
         }
     }
     s.pass_once = kNoAddress;
+    // Every stop is the VMM's turn to look at the machine: what a device asked for is done.
+    s.stop_after_mmio = false;
+    if (s.mmio_stepping) end_mmio_step();  // the instruction run alone faulted, or a stop came first
     return r;
   }
 }
 
+void UnicornCpu::begin_mmio_step() {
+  Impl& s = *impl_;
+  s.mmio_stepping = true;
+  s.step_had_shadow = interrupt_shadow();
+  begin_interrupt_shadow();  // QEMU translates a block that starts in a shadow as one instruction
+  s.step_saved_budget_end = s.budget_end;
+  s.budget_end = s.retired + 1;
+  s.limit = s.budget_end;
+  ++s.counters.mmio_writes_stepped;
+}
+
+void UnicornCpu::end_mmio_step() {
+  Impl& s = *impl_;
+  s.mmio_stepping = false;
+  s.budget_end = s.step_saved_budget_end;
+  s.limit = s.window_stop || s.stop_after_mmio || s.sync_requested || s.stop_requested ? 0 : s.budget_end;
+  if (!s.step_had_shadow) end_interrupt_shadow();  // ours, if the instruction did not run
+  s.flush_tlb_now();  // the entry that let the write through must not stay
+}
+
 void UnicornCpu::request_stop() {
   impl_->stop_requested = true;
+  impl_->limit = 0;
+}
+void UnicornCpu::request_stop_after_mmio_write() {
+  // In a precise window run() sees the flag right after the write; elsewhere the next block
+  // boundary stops (Cause::MmioSync).
+  impl_->stop_after_mmio = true;
   impl_->limit = 0;
 }
 bool UnicornCpu::take_stop_request() { return impl_->stop_requested.exchange(false); }
@@ -1057,7 +1311,10 @@ void UnicornCpu::set_cr(int n, uint64_t v) {
   switch (n) {
     case 0: impl_->set_reg(UC_X86_REG_CR0, v); break;
     case 2: impl_->ctx_put<uint64_t>(impl_->in.cr2, v); break;  // see UnicornInternals::cr2
-    case 3: impl_->set_reg(UC_X86_REG_CR3, v); break;
+    case 3:  // Unicorn loads CR3 with a full TLB flush (paging stays on)
+      impl_->set_reg(UC_X86_REG_CR3, v);
+      impl_->forget_large_pages();
+      break;
     case 4: impl_->set_reg(UC_X86_REG_CR4, v); break;
     case 8: *impl_->tpr = static_cast<uint8_t>(v & 0xf); break;
     default: break;
@@ -1201,6 +1458,8 @@ void UnicornCpu::restore(const CpuSnapshot& snap) {
 }
 
 void UnicornCpu::flush_tlb() { impl_->flush_tlb_now(); }
+
+void UnicornCpu::prepare_invlpg(uint64_t va) { impl_->before_invlpg(va); }
 
 const CpuCounters& UnicornCpu::counters() const { return impl_->counters; }
 

@@ -36,6 +36,9 @@ struct CpuCounters {
   uint64_t tlb_fill_faults = 0;
   uint64_t code_invalidations = 0;
   uint64_t tlb_flushes = 0;
+  uint64_t large_page_invlpgs = 0;  // INVLPGs of an address in a 2 MiB or 1 GiB page: full flushes
+  uint64_t mmio_writes_emulated = 0;  // MOVs to a precise MMIO window the adapter performed
+  uint64_t mmio_writes_stepped = 0;   // other writes there, run alone
 };
 
 class UnicornCpu {
@@ -48,12 +51,20 @@ class UnicornCpu {
 
   // Memory as the CPU sees it (CPU-physical addresses).
   Result<void> map_ram(uint64_t cpu_pa, uint64_t size, uint8_t* host);
-  Result<void> map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler);
+  // With `precise_writes`, no guest store reaches the window through a TLB entry: the CPU
+  // stops before the storing instruction, and the adapter performs it (a MOV) or runs it
+  // alone, so a device can have the CPU stop right after it (request_stop_after_mmio_write).
+  // Costs a stop per write; reads go through as usual.
+  Result<void> map_mmio(uint64_t cpu_pa, uint64_t size, MmioHandler& handler, bool precise_writes = false);
 
   // Runs until a stop; never returns before at least one block when `budget` > 0.
   // Stops at the first block boundary at which `budget` instructions have retired.
   StopReason run(uint64_t budget);
   void request_stop();  // thread-safe
+  // Called by a device while it handles an MMIO write: run() stops right after the writing
+  // instruction (StopKind::MmioSync), in a window mapped with precise_writes; elsewhere at the
+  // next block boundary.
+  void request_stop_after_mmio_write();
   // True once if request_stop() was called since the last stop it caused: for a VMM that
   // does not run the CPU (a halted vCPU) but must still honour it.
   bool take_stop_request();
@@ -134,6 +145,11 @@ class UnicornCpu {
   void restore(const CpuSnapshot& s);
 
   void flush_tlb();
+  // INVLPG of `va` is about to run in the CPU where the adapter does not see it itself (a
+  // binary translator's copy of the instruction): when `va` lies in a large page, the whole
+  // TLB goes (the substrate's INVLPG drops 4 KiB; the adapter does this on its own for
+  // INVLPG in guest code, see unicorn_cpu.cpp, large_pages).
+  void prepare_invlpg(uint64_t va);
 
   const CpuCounters& counters() const;
 
@@ -142,6 +158,9 @@ class UnicornCpu {
 
  private:
   explicit UnicornCpu(std::unique_ptr<Impl> impl);
+  // A write to a precise MMIO window that is no MOV: the instruction runs alone.
+  void begin_mmio_step();
+  void end_mmio_step();
 
   std::unique_ptr<Impl> impl_;
 };

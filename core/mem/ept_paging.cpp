@@ -172,6 +172,7 @@ FillResult EptPaging::fill(const FillRequest& req) {
     r.read = guest.can_read;
     r.write = guest.can_write && guest.dirty;
     r.exec = guest.can_exec;
+    r.page_size = guest.page_size;
     return outside_ram(failed_gpa & ~0xfffull, req, r);
   }
   if (!guest.ok) {
@@ -184,6 +185,7 @@ FillResult EptPaging::fill(const FillRequest& req) {
   r.write = guest.can_write && guest.dirty && final.writable;
   r.exec = guest.can_exec && final.executable;
   r.cpu_pa = final.mpa & ~0xfffull;
+  r.page_size = guest.page_size;  // the guest's page, whatever size the EPT maps it with
   return r;
 }
 

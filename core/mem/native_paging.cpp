@@ -19,6 +19,7 @@ FillResult NativePaging::fill(const FillRequest& req) {
   // Withhold write until the page is dirty, so the first write comes back here to set D.
   r.write = w.can_write && w.dirty;
   r.exec = w.can_exec;
+  r.page_size = w.page_size;
   if (auto mpa = p2m_.machine_address(page); mpa && ram_.contains(page, kPageSize)) {
     r.cpu_pa = *mpa;
     return r;

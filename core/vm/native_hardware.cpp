@@ -327,6 +327,14 @@ bool NativeHardware::cr_write_faults(Vm& vm, unsigned cr, uint64_t value) {
 }
 
 bool NativeHardware::fault_before_cpu(Vm& vm, TrapKind kind, const Instruction& insn) {
+  if (kind == TrapKind::Invlpg) {
+    // Not a fault, but too little done: the CPU's INVLPG drops 4 KiB of a large page.
+    const ZydisDecodedOperand& op = insn.operands[0];
+    if (op.type == ZYDIS_OPERAND_TYPE_MEMORY && vm.cpu().cpl() == 0) {
+      vm.cpu().prepare_invlpg(memory_operand_address(vm.cpu(), insn, op));
+    }
+    return false;
+  }
   if (kind != TrapKind::MovToCr) return false;
   UnicornCpu& cpu = vm.cpu();
   const auto& cr_op = insn.operands[0];

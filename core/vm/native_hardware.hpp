@@ -23,7 +23,8 @@ struct NativeHardware {
   // For an instruction the CPU executes itself but checks too little (Unicorn accepts
   // reserved bits in MOV to CR0/CR3/CR4): raises the fault a processor raises and returns
   // true; false when the CPU may execute it. Engines that run such an instruction elsewhere
-  // (the bt engine's trampolines) ask first, as execute_instruction does.
+  // (the bt engine's trampolines) ask first, as execute_instruction does. For INVLPG, which
+  // the CPU does too little of (4 KiB of a large page), it prepares the CPU and returns false.
   static bool fault_before_cpu(Vm& vm, TrapKind kind, const Instruction& insn);
   // Whether MOV to CR`cr` with `value` faults (#GP(0)) in the CPU's current mode.
   static bool cr_write_faults(Vm& vm, unsigned cr, uint64_t value);

@@ -94,7 +94,9 @@ void Vm::set_engine(Engine& engine) {
   cpu_->set_trap_policy(policy);
 }
 
-// Device windows see every access; the engine hears of it first (an exit under vtx).
+// Device windows see every access; the engine hears of it first (an exit under vtx). A write
+// that lets an interrupt through (an EOI to the local APIC, a lower TPR) has the CPU stop right
+// after the writing instruction, where a processor recognizes the interrupt.
 class Vm::CountingMmio : public MmioHandler {
  public:
   CountingMmio(Vm& vm, uint64_t gpa, MmioHandler& inner) : vm_(vm), gpa_(gpa), inner_(inner) {}
@@ -106,7 +108,10 @@ class Vm::CountingMmio : public MmioHandler {
   void mmio_write(uint64_t offset, unsigned size, uint64_t value) override {
     ++vm_.counters_.mmio_accesses;
     vm_.engine_->mmio_accessed(vm_, gpa_ + offset, true);
+    const int before = vm_.irq_->deliverable(static_cast<uint8_t>(vm_.cpu_->cr(8)));
     inner_.mmio_write(offset, size, value);
+    const int after = vm_.irq_->deliverable(static_cast<uint8_t>(vm_.cpu_->cr(8)));
+    if (after >= 0 && after != before) vm_.cpu_->request_stop_after_mmio_write();
   }
 
  private:
@@ -121,7 +126,8 @@ Result<void> Vm::map_mmio(uint64_t gpa, uint64_t size, MmioHandler& handler) {
   const uint64_t ram_cpu = ram_->machine_address(), ram_end = ram_cpu + ram_->size();
   if (gpa < ram_->size() || (gpa < ram_end && gpa + size > ram_cpu)) return make_error("MMIO window overlaps RAM");
   mmio_windows_.push_back(std::make_unique<CountingMmio>(*this, gpa, handler));
-  auto r = cpu_->map_mmio(gpa, size, *mmio_windows_.back());
+  // Precise writes: the CPU can then stop right after a write that lets an interrupt through.
+  auto r = cpu_->map_mmio(gpa, size, *mmio_windows_.back(), /*precise_writes=*/true);
   if (r) paging_->add_mmio_window(gpa, size);
   return r;
 }
@@ -329,6 +335,7 @@ bool Vm::handle_stop(const StopReason& stop, RunOutcome& out) {
     case StopKind::BudgetExhausted:
     case StopKind::MemorySync:
     case StopKind::InterruptWindow:  // the loop delivers what waited
+    case StopKind::MmioSync:         // the same: a device write let an interrupt through
     case StopKind::CodeWrite:  // the engine that set the barrier consumed it (bt)
       return true;
     case StopKind::StopRequested:

@@ -218,3 +218,107 @@ TEST_CASE("UnicornCpu: take_stop_request reports a request once") {
   CHECK(!t.cpu().take_stop_request());
   CHECK(t.cpu().run(100).kind == StopKind::BudgetExhausted);  // taken: the next run is not stopped
 }
+
+TEST_CASE("UnicornCpu: INVLPG in a large page the TLB holds flushes it all, elsewhere nothing more") {
+  // The flat machine maps everything with 2 MiB pages.
+  // mov rax, [0x400000] ; invlpg [0x600000] ; invlpg [0x401000] ; jmp $
+  FlatVm t({0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00,
+            0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0x60, 0x00,
+            0x0f, 0x01, 0x3c, 0x25, 0x00, 0x10, 0x40, 0x00, 0xeb, 0xfe});
+  const uint64_t flushes = t.cpu().counters().tlb_flushes;
+  REQUIRE(t.cpu().run(1000).kind == StopKind::BudgetExhausted);
+  // 0x600000 lies in a 2 MiB page nothing has touched: the CPU's own INVLPG is enough there.
+  CHECK(t.cpu().counters().large_page_invlpgs == 1);
+  CHECK(t.cpu().counters().tlb_flushes == flushes + 1);
+  // The same for INVLPG the VMM has the CPU execute elsewhere (a translator's copy).
+  t.cpu().prepare_invlpg(0x800000);
+  CHECK(t.cpu().counters().large_page_invlpgs == 1);
+  t.cpu().prepare_invlpg(0x101234);  // the code's own page, filled for the fetches
+  CHECK(t.cpu().counters().large_page_invlpgs == 2);
+  CHECK(t.cpu().counters().tlb_flushes == flushes + 2);
+  t.cpu().prepare_invlpg(0x101234);  // nothing filled since that flush
+  CHECK(t.cpu().counters().large_page_invlpgs == 2);
+}
+
+namespace {
+// A device that wants the CPU to stop after each write to it (as the VM does when a write
+// lets an interrupt through), recording what it saw.
+struct StopAfterWrite : MmioHandler {
+  UnicornCpu* cpu = nullptr;
+  struct Write {
+    uint64_t offset;
+    unsigned size;
+    uint64_t value, retired;
+  };
+  std::vector<Write> writes;
+  uint64_t mmio_read(uint64_t, unsigned) override { return 0x10; }
+  void mmio_write(uint64_t offset, unsigned size, uint64_t value) override {
+    writes.push_back({offset, size, value, cpu->instructions_retired()});
+    cpu->request_stop_after_mmio_write();
+  }
+};
+}  // namespace
+
+TEST_CASE("UnicornCpu: a device write that asks for a stop ends the run right after its instruction") {
+  // mov ebx, 0xfee00000 ; nop ; mov dword [rbx + 0x80], 0x30 ; nop ;
+  // add dword [rbx + 0x80], 1 ; nop ; jmp $
+  FlatVm t({0xbb, 0x00, 0x00, 0xe0, 0xfe, NOP, 0xc7, 0x83, 0x80, 0x00, 0x00, 0x00, 0x30, 0x00, 0x00, 0x00, NOP,
+            0x83, 0x83, 0x80, 0x00, 0x00, 0x00, 0x01, NOP, 0xeb, 0xfe});
+  StopAfterWrite dev;
+  dev.cpu = &t.cpu();
+  REQUIRE(t.vm->map_mmio(0xfee00000, 0x1000, dev).ok());
+  // A MOV: performed by the adapter at a stop before it, then the stop after it.
+  StopReason s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::MmioSync);
+  CHECK(s.rip == 0x100010);
+  CHECK(t.cpu().rip() == 0x100010);
+  CHECK(t.cpu().instructions_retired() == 3);
+  REQUIRE(dev.writes.size() == 1);
+  CHECK(dev.writes[0].offset == 0x80);
+  CHECK(dev.writes[0].size == 4);
+  CHECK(dev.writes[0].value == 0x30);
+  CHECK(dev.writes[0].retired == 2);  // the time at the writing instruction
+  CHECK(t.cpu().counters().mmio_writes_emulated == 1);
+  // Any other instruction runs alone: read, add, write, and the same stop after it.
+  s = t.cpu().run(1000);
+  REQUIRE(s.kind == StopKind::MmioSync);
+  CHECK(s.rip == 0x100018);
+  CHECK(t.cpu().instructions_retired() == 5);
+  REQUIRE(dev.writes.size() == 2);
+  CHECK(dev.writes[1].value == 0x11);
+  CHECK(dev.writes[1].retired == 4);
+  CHECK(t.cpu().counters().mmio_writes_stepped == 1);
+  CHECK(!t.cpu().interrupt_shadow());
+  CHECK(t.cpu().run(100).kind == StopKind::BudgetExhausted);
+  CHECK(dev.writes.size() == 2);
+}
+
+TEST_CASE("UnicornCpu: a device sees the same writes whether the adapter performs them or Unicorn does") {
+  // The same six MOVs to a precise window (rbx) and to an ordinary one (rcx): sizes 8, 4, 2,
+  // 1 (AH), imm8 and a sign-extended imm32; an 8-byte store reaches a device as two 4-byte
+  // writes, as Unicorn delivers it.
+  const std::vector<uint8_t> stores_rbx = {0x48, 0x89, 0x43, 0x10, 0x89, 0x43, 0x20, 0x66, 0x89, 0x43, 0x30,
+                                           0x88, 0x63, 0x40, 0xc6, 0x43, 0x50, 0x7f,
+                                           0x48, 0xc7, 0x43, 0x60, 0xfe, 0xff, 0xff, 0xff};
+  std::vector<uint8_t> stores_rcx = stores_rbx;
+  for (size_t i : {2u, 5u, 9u, 12u, 15u, 20u}) stores_rcx[i] -= 2;  // ModRM: [rbx + d8] -> [rcx + d8]
+  FlatVm t(cat({{0xbb, 0x00, 0x00, 0xe0, 0xfe, 0xb9, 0x00, 0x00, 0xd0, 0xfe},  // mov ebx, ...; mov ecx, ...
+                {0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11},  // mov rax, 0x1122334455667788
+                stores_rbx, stores_rcx, kJmpSelf}));
+  struct Recorder : MmioHandler {
+    std::vector<std::tuple<uint64_t, unsigned, uint64_t>> writes;
+    uint64_t mmio_read(uint64_t, unsigned) override { return 0; }
+    void mmio_write(uint64_t offset, unsigned size, uint64_t value) override { writes.emplace_back(offset, size, value); }
+  } precise, plain;
+  REQUIRE(t.vm->map_mmio(0xfee00000, 0x1000, precise).ok());
+  t.vm->mmu().add_mmio_window(0xfed00000, 0x1000);
+  REQUIRE(t.cpu().map_mmio(0xfed00000, 0x1000, plain, /*precise_writes=*/false).ok());
+  REQUIRE(t.cpu().run(1000).kind == StopKind::BudgetExhausted);
+  CHECK(t.cpu().counters().mmio_writes_emulated == 6);
+  CHECK(precise.writes.size() == 8);  // two 8-byte stores as two writes each
+  CHECK(precise.writes == plain.writes);
+  CHECK(precise.writes.front() == std::make_tuple(uint64_t{0x10}, 4u, uint64_t{0x55667788}));
+  CHECK(precise.writes[3] == std::make_tuple(uint64_t{0x30}, 2u, uint64_t{0x7788}));
+  CHECK(precise.writes[4] == std::make_tuple(uint64_t{0x40}, 1u, uint64_t{0x77}));
+  CHECK(precise.writes.back() == std::make_tuple(uint64_t{0x64}, 4u, uint64_t{0xffffffff}));
+}

@@ -2,7 +2,9 @@
 # guest must not tell them apart: the same exit status, console output and final registers
 # (--dump-state). With EXPECT_STATUS, that status too (a guest that checks itself: 0 = passed).
 #   cmake -DHVSIM=<hvsim> -DGUEST=<guest.bin> [-DENGINE=vtx|bt] [-DPRESET=<vtx-2006|vtx-ept>]
-#         [-DPAGING=<native|shadow|ept>] [-DEXPECT_STATUS=<n>] -DWORK_DIR=<dir> -P compare_engines.cmake
+#         [-DPAGING=<native|shadow|ept>] [-DEXPECT_STATUS=<n>] [-DFLAT_ARGS=<arg>|<arg>...]
+#         -DWORK_DIR=<dir> -P compare_engines.cmake
+# FLAT_ARGS: more options for both runs (the machine, e.g. --apic), separated by '|'.
 cmake_minimum_required(VERSION 3.25)
 if(NOT DEFINED ENGINE)
   set(ENGINE vtx)
@@ -17,6 +19,10 @@ endif()
 if(DEFINED PAGING)
   list(APPEND engine_args --paging ${PAGING})
 endif()
+set(flat_args "")
+if(DEFINED FLAT_ARGS)
+  string(REPLACE "|" ";" flat_args "${FLAT_ARGS}")
+endif()
 foreach(var HVSIM GUEST WORK_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "compare_engines.cmake: ${var} is not set")
@@ -24,9 +30,9 @@ foreach(var HVSIM GUEST WORK_DIR)
 endforeach()
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
-execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" --dump-state "${WORK_DIR}/native.json"
+execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" ${flat_args} --dump-state "${WORK_DIR}/native.json"
                 OUTPUT_VARIABLE out_native ERROR_VARIABLE err_native RESULT_VARIABLE status_native TIMEOUT 60)
-execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" ${engine_args} --dump-state "${WORK_DIR}/vtx.json"
+execute_process(COMMAND "${HVSIM}" run --flat "${GUEST}" ${flat_args} ${engine_args} --dump-state "${WORK_DIR}/vtx.json"
                 OUTPUT_VARIABLE out_vtx ERROR_VARIABLE err_vtx RESULT_VARIABLE status_vtx TIMEOUT 60)
 if(DEFINED EXPECT_STATUS AND NOT status_native STREQUAL EXPECT_STATUS)
   message(FATAL_ERROR "exit status under native: ${status_native}, expected ${EXPECT_STATUS}\n${out_native}${err_native}")
