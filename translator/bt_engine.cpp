@@ -1,6 +1,7 @@
 #include "translator/bt_engine.hpp"
 #include "translator/red_pill.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <tuple>
 #include <utility>
@@ -181,8 +182,11 @@ Result<uint64_t> BtEngine::translate(Vm& vm, uint64_t guest_rip) {
   TranslationUnit unit = build_unit(
       [&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip);
   prepare(vm, unit);
-  auto tc = place(vm, unit);
-  if (tc) by_guest_rip_[guest_rip] = *tc;
+  auto tc = place(vm, std::move(unit));
+  if (tc) {
+    by_guest_rip_[guest_rip] = *tc;
+    enter_return_points(*fragment_at(*tc));  // not a step fragment's: those never chain
+  }
   return tc;
 }
 
@@ -200,7 +204,20 @@ void BtEngine::prepare(Vm& vm, TranslationUnit& unit) const {
   }
 }
 
-Result<uint64_t> BtEngine::place(Vm& vm, const TranslationUnit& unit) {
+namespace {
+// The unit cut after its first n instructions, the last of which then falls through to a
+// limit stub (or ends the unit as before).
+TranslationUnit first_instructions_of(TranslationUnit unit, size_t n) {
+  if (n == 0 || unit.insns.size() <= n) return unit;
+  unit.insns.resize(n);
+  const GuestInsn& last = unit.insns.back();
+  unit.end = last.cls.ends_unit ? UnitEnd::EndsUnit : UnitEnd::InstructionLimit;
+  unit.guest_end = unit.next_guest_rip = last.next_rip();
+  return unit;
+}
+}  // namespace
+
+Result<uint64_t> BtEngine::place(Vm& vm, TranslationUnit unit) {
   auto at = allocate(kMaxFragmentSize);
   if (!at) {
     flush(vm);
@@ -208,6 +225,13 @@ Result<uint64_t> BtEngine::place(Vm& vm, const TranslationUnit& unit) {
     if (!at) return at.error();
   }
   auto fragment = emit_fragment(unit, *at, {host(*at), kMaxFragmentSize});
+  // In-cache emulations are longer than the instructions they stand for: a unit of many
+  // (MOV to CR8, OUT to port 0x80) may not fit. Fewer instructions then, down to one, which
+  // always fits (the longest rewrite is an indirect call's lookup).
+  while (!fragment && unit.insns.size() > 1) {
+    unit = first_instructions_of(std::move(unit), unit.insns.size() / 2);
+    fragment = emit_fragment(unit, *at, {host(*at), kMaxFragmentSize});
+  }
   if (!fragment) return fragment.error();
   next_free_ = *at + ((fragment->size + 15) & ~uint64_t(15));
   count_fragment(unit, *fragment, translated_);
@@ -219,32 +243,19 @@ Result<uint64_t> BtEngine::place(Vm& vm, const TranslationUnit& unit) {
     if (stub.role == StubRole::Jump) uncounted_.erase(stub.tc_address);
   }
   uncounted_.insert(fragment->uncounted.begin(), fragment->uncounted.end());
-  enter_return_points(*fragment);
   const uint64_t tc = fragment->tc_address;
   fragments_.emplace(tc, std::move(*fragment));
   watch_source(vm, tc, unit.guest_rip, unit.guest_end, unit.end == UnitEnd::Undecodable);
   return tc;
 }
 
-namespace {
-// The unit cut after its first instruction, which then falls through to a limit stub (or
-// ends the unit as before).
-TranslationUnit first_instruction_of(TranslationUnit unit) {
-  if (unit.insns.size() <= 1) return unit;
-  unit.insns.resize(1);
-  const GuestInsn& first = unit.insns.front();
-  unit.end = first.cls.ends_unit ? UnitEnd::EndsUnit : UnitEnd::InstructionLimit;
-  unit.guest_end = unit.next_guest_rip = first.next_rip();
-  return unit;
-}
-}  // namespace
 
 Result<uint64_t> BtEngine::translate_step(Vm& vm, uint64_t guest_rip) {
   if (auto it = step_for_.find(guest_rip); it != step_for_.end()) return it->second;
-  TranslationUnit unit = first_instruction_of(
-      build_unit([&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip));
+  TranslationUnit unit = first_instructions_of(
+      build_unit([&vm](uint64_t va, std::span<uint8_t> out) { return read_guest_code(vm, va, out); }, guest_rip), 1);
   prepare(vm, unit);
-  auto tc = place(vm, unit);
+  auto tc = place(vm, std::move(unit));
   if (tc) {
     step_for_[guest_rip] = *tc;
     step_fragments_.insert(*tc);
@@ -648,43 +659,54 @@ bool BtEngine::trampoline_returned(Vm& vm, uint64_t tc) {
   return true;
 }
 
-void BtEngine::before_run(Vm& vm) {
-  UnicornCpu& cpu = vm.cpu();
-  const uint64_t rip = cpu.rip();
-  // For in-cache MOV to CR8: the class of the interrupt a lower TPR would let through. It
-  // changes only where the CPU stops (an interrupt raised, an EOI, a delivery).
+// For in-cache MOV to CR8: the class of the interrupt a lower TPR would let through. It
+// changes where the CPU stops (an interrupt raised or delivered) and at device writes (an
+// EOI ends a vector in service while the CPU runs on).
+void BtEngine::publish_waiting_class(Vm& vm) {
   const int waiting = vm.interrupt_controller().deliverable(0);
   tc_[vmm_data::kWaitingClass] = waiting < 0 ? 0 : static_cast<uint8_t>(waiting >> 4);
+}
+
+std::string BtEngine::before_run(Vm& vm) {
+  UnicornCpu& cpu = vm.cpu();
+  const uint64_t rip = cpu.rip();
+  publish_waiting_class(vm);
   // A remapping instruction has run (its trampoline, if it has one, is not what runs next).
   if (remapped_ && !(pending_trampoline_ && *pending_trampoline_ == rip)) check_code_pages(vm);
   const bool after_callout = after_callout_;
   after_callout_ = false;
   std::optional<Resume> hint;
   hint.swap(resume_hint_);
-  if (cpu.cpl() != 0 || vm.vmm_window().window().contains(rip)) return;
+  if (cpu.cpl() != 0 || vm.vmm_window().window().contains(rip)) return {};
   ++(after_callout ? counters_.resumes : counters_.kernel_entries);
   if (pending_trampoline_ && *pending_trampoline_ == rip) {
     pending_trampoline_.reset();
     cpu.set_rip(trampoline_for_.at(rip));
-    return;
+    return {};
   }
   pending_trampoline_.reset();
   far_call_.reset();  // its trampoline is not what runs next (an event came first)
   if (std::optional<uint64_t> step = std::exchange(pending_step_, std::nullopt); step && *step == rip) {
     if (auto tc = translate_step(vm, rip)) {
       cpu.set_rip(*tc);
-      return;
+      return {};
     }
   }
   if (hint && hint->guest_rip == rip && fragment_at(hint->tc) && sources_.count(fragment_at(hint->tc)->tc_address)) {
     cpu.set_rip(hint->tc);
-    return;
+    return {};
   }
-  if (!canonical(rip)) return;  // the CPU raises #GP at the fetch
+  if (!canonical(rip)) return {};  // the CPU raises #GP at the fetch
   auto tc = enter(vm, rip);
-  if (tc) cpu.set_rip(*tc);
-  // Otherwise the guard stops the fetch again; nothing the guest did can get here (the TC
-  // is flushed when full), so leave RIP: the run ends with the CPU's own fault.
+  if (!tc) {
+    // The guard would stop the fetch again, forever: a translator bug, never the guest's
+    // doing (a full cache is flushed, a unit too long for its fragment is cut).
+    char at[24];
+    std::snprintf(at, sizeof at, "%#llx", static_cast<unsigned long long>(rip));
+    return std::string("bt: cannot translate the guest code at ") + at + ": " + tc.error().message;
+  }
+  cpu.set_rip(*tc);
+  return {};
 }
 
 bool BtEngine::undecodable(Vm& vm, const Callout& c) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -87,7 +88,8 @@ class BtEngine : public Engine {
   TrapSet trap_policy() const override;
   bool trap(Vm& vm, const StopReason& stop, RunOutcome& out) override;
   bool stopped(Vm& vm, const StopReason& stop) override;
-  void before_run(Vm& vm) override;
+  std::string before_run(Vm& vm) override;
+  void device_written(Vm& vm) override { publish_waiting_class(vm); }
 
   // The VMM's counts, with the lookups translated code counted (hits) added in.
   BtCounters counters() const;
@@ -126,7 +128,8 @@ class BtEngine : public Engine {
   Result<uint64_t> enter(Vm& vm, uint64_t guest_rip);
   Result<uint64_t> translate(Vm& vm, uint64_t guest_rip);
   // Emits and registers a unit's fragment (not yet found by guest RIP).
-  Result<uint64_t> place(Vm& vm, const TranslationUnit& unit);
+  Result<uint64_t> place(Vm& vm, TranslationUnit unit);
+  void publish_waiting_class(Vm& vm);
   void prepare(Vm& vm, TranslationUnit& unit) const;
   // A step fragment: the one guest instruction at guest_rip, then a stop (its exit stub is
   // never chained). Never found by guest RIP; kept per guest RIP until its bytes change.

@@ -435,9 +435,9 @@ class Emitter {
     range(begin, FaultRange::Kind::Rewritten, rip);
     uint64_t at = sink_.here();
     vmm_put(load->data(), load->size());
+    data_mov(0x89, kRcx, vmm_data::kLookupSaveRcx);  // a stop at it: RCX not saved yet
     range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRax);
     at = sink_.here();
-    data_mov(0x89, kRcx, vmm_data::kLookupSaveRcx);
     vmm_put({0x0f, 0xb7, 0xc8});  // movzx ecx, ax
     table_load(lookup_keys(table));
     vmm_put({0x48, 0xf7, 0xd1});              // not rcx

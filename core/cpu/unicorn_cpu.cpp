@@ -1303,7 +1303,7 @@ uint64_t UnicornCpu::cr(int n) const {
     case 2: return impl_->reg(UC_X86_REG_CR2);
     case 3: return impl_->reg(UC_X86_REG_CR3);
     case 4: return impl_->reg(UC_X86_REG_CR4);
-    case 8: return *impl_->tpr;
+    case 8: return *impl_->tpr & 0xf;  // its home may be guest-writable memory
     default: return 0;
   }
 }

@@ -5,6 +5,7 @@
 // lets its exit handlers emulate. The VM loop calls these hooks; it never asks which engine
 // it runs.
 #include <cstdint>
+#include <string>
 
 #include "core/cpu/stop_reason.hpp"
 #include "core/cpu/trap_points.hpp"
@@ -30,14 +31,18 @@ class Engine {
   virtual void interrupt_delivered(Vm&, uint8_t /*vector*/) {}
   // The guest accessed a device's MMIO window.
   virtual void mmio_accessed(Vm&, uint64_t /*gpa*/, bool /*write*/) {}
+  // A device's MMIO window was written (after the device saw it): which interrupts wait may
+  // have changed while the CPU runs on.
+  virtual void device_written(Vm&) {}
   // The guest triple-faulted.
   virtual void triple_fault(Vm&) {}
   // Every stop of the vCPU, before the VM handles it; true when the engine consumed it (the
   // bt engine's kernel entries), false to let the VM go on (it may have changed the CPU's
   // state first: the bt engine maps a translated RIP back to the guest's).
   virtual bool stopped(Vm&, const StopReason&) { return false; }
-  // The vCPU is about to run again.
-  virtual void before_run(Vm&) {}
+  // The vCPU is about to run again. A non-empty answer: the engine cannot go on (the run
+  // ends as a host error with that text), rather than run something it cannot stand behind.
+  virtual std::string before_run(Vm&) { return {}; }
 };
 
 // The machine without a hypervisor.

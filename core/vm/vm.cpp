@@ -110,6 +110,7 @@ class Vm::CountingMmio : public MmioHandler {
     vm_.engine_->mmio_accessed(vm_, gpa_ + offset, true);
     const int before = vm_.irq_->deliverable(static_cast<uint8_t>(vm_.cpu_->cr(8)));
     inner_.mmio_write(offset, size, value);
+    vm_.engine_->device_written(vm_);
     const int after = vm_.irq_->deliverable(static_cast<uint8_t>(vm_.cpu_->cr(8)));
     if (after >= 0 && after != before) vm_.cpu_->request_stop_after_mmio_write();
   }
@@ -308,7 +309,11 @@ RunOutcome Vm::run(uint64_t until_ns) {
       budget = std::min(budget, config_.max_instructions - retired);
     }
     if (budget == 0) budget = 1;
-    engine_->before_run(*this);
+    if (std::string failure = engine_->before_run(*this); !failure.empty()) {
+      out.end = RunEnd::HostError;
+      out.detail = std::move(failure);
+      return out;
+    }
     const uint64_t retired_at_start = cpu_->instructions_retired();
     StopReason stop = cpu_->run(budget);
     const uint64_t retired_at_stop = cpu_->instructions_retired(), exceptions = counters_.exceptions_delivered;

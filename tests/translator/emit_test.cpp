@@ -267,8 +267,10 @@ TEST_CASE("Translator: indirect branches and returns look their target up in the
   const FaultRange* first = t.frag.fault_range_at(code[0].address);
   CHECK(first->guest_rip == g.base);
   CHECK(first->restore == 0);
+  // The target's load and RCX's save: RAX only (a stop at the save: RCX is not saved yet).
   CHECK(t.frag.fault_range_at(code[1].address)->restore == FaultRange::kRestoreRax);
-  for (size_t i = 2; i < code.size(); ++i) {
+  CHECK(t.frag.fault_range_at(code[2].address)->restore == FaultRange::kRestoreRax);
+  for (size_t i = 3; i < code.size(); ++i) {
     if (code[i].address == miss.tc_address) continue;
     const FaultRange* r = t.frag.fault_range_at(code[i].address);
     CAPTURE(code[i].text());

@@ -1,7 +1,8 @@
 ; bt_cr8_regs: MOV to and from CR8 through registers whose encodings differ (REX.B/X/R, the
 ; byte registers SIL and BPL, R12 and R13 as SIB bases), which bt emulates inside its cache:
 ; each value 0..15 reads back through another register; bit 4 or bit 63 set is #GP(0) with
-; CR8 unchanged; a source of RCX (the in-cache code's scratch register) works too.
+; CR8 unchanged; a source of RCX (the in-cache code's scratch register) works too; runs of
+; in-cache emulations (MOV to and from CR8, OUT and IN to port 0x80, CLI) in one unit.
 %define GUEST "bt_cr8_regs"
 %include "flat.inc"
 
@@ -40,6 +41,55 @@ start:
 .r9:    CHECK_EXC 9, 13, 0, .f9, "MOV CR8, RSI with bit 63 set"
         mov r11, cr8
         CHECK r11, 7, 10, "CR8 after the faulting writes"
+        ; runs of in-cache emulations, each several times longer than its instruction: a
+        ; translation unit of them must still fit its fragment (bt ends it sooner)
+        mov eax, 3
+        mov cr8, rax
+        mov cr8, rax
+        mov cr8, rax
+        mov cr8, rax
+        mov cr8, rax
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        mov rdx, cr8
+        CHECK rdx, 3, 11, "a run of MOV to and from CR8"
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        out 0x80, al
+        in al, 0x80
+        CHECK rax, 0xff, 12, "a run of OUT to port 0x80, then IN"
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
+        cli
         xor eax, eax
         mov cr8, rax
         PASS
