@@ -41,7 +41,7 @@ struct BlockInfo {
   uint64_t pc = 0;
   uint32_t size = 0;
   uint16_t icount = 0;
-  uint16_t uncounted = 0;  // VMM instructions at the end of the block (UnicornCpu::set_uncounted)
+  uint16_t uncounted = 0;  // VMM instructions in the block, anywhere in it (UnicornCpu::set_uncounted)
   bool ends_with_branch = false;
   // REP string instructions (see Impl::rep_charge). QEMU ends a block after each of them and
   // runs every further iteration as a block of its own at the instruction's address: the

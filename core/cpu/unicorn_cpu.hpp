@@ -100,7 +100,8 @@ class UnicornCpu {
   // HLT there stops the CPU as a TrapPoint of kind HLT at it (whatever the trap policy).
   void set_callout_range(uint64_t va, uint64_t size);
   // Instructions for which `is_vmm_instruction(address)` holds do not retire as guest
-  // instructions (a binary translator's chaining jumps); they must end their block.
+  // instructions (a binary translator's chaining jumps, its in-cache lookups); a fault after
+  // them in their block uncharges only the guest instructions from it on.
   void set_uncounted(std::function<bool(uint64_t)> is_vmm_instruction);
   // Where CR8 (the task-priority class) lives: a byte the caller keeps, which code the CPU
   // runs may read and write (a binary translator's in-cache MOV to and from CR8), or, with
