@@ -874,11 +874,12 @@ bool BtEngine::callout(Vm& vm, const Callout& c, RunOutcome& out) {
   switch (c.kind) {
     case CalloutKind::ExitToGuest: {
       const Fragment* from = fragment_at(c.tc_address);
+      const uint64_t flushes = counters_.flushes;
       cpu.set_rip(c.next_guest_rip);
       auto target = enter(vm, c.next_guest_rip);
-      // Translating may have flushed the cache, the stub with it. A step fragment's stub
-      // stays a stop (step_over_store).
-      if (target && fragment_at(c.tc_address) == from && !step_fragments_.count(from->tc_address)) {
+      // Translating may have flushed the cache, the stub with it (`from` then dangles). A step
+      // fragment's stub stays a stop (step_over_store).
+      if (target && from && counters_.flushes == flushes && !step_fragments_.count(from->tc_address)) {
         chain(vm, c, *target);
         // A return point: the return-address cache now leads returns straight to the caller's
         // next fragment (one jump less), an entry that goes when that fragment goes.
