@@ -277,9 +277,7 @@ class Emitter {
     range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRcx);
     callout(gi, CalloutKind::Sensitive, SensitiveKind::MovToCr8, false);
     at = sink_.here();
-    data_mov(0x8b, kRcx, vmm_data::kInCacheEmulations);
-    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
-    data_mov(0x89, kRcx, vmm_data::kInCacheEmulations);
+    increment_in_rcx(vmm_data::kInCacheEmulations);
     data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
     range(at, FaultRange::Kind::Rewritten, rip, 0, FaultRange::kRestoreRcx);
     at = sink_.here();
@@ -303,11 +301,17 @@ class Emitter {
     data_mov(0x89, kRcx, vmm_data::kLookupSaveRcx);
     range(at, FaultRange::Kind::Rewritten, gi.guest_rip);
     at = sink_.here();
-    data_mov(0x8b, kRcx, vmm_data::kInCacheEmulations);
-    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
-    data_mov(0x89, kRcx, vmm_data::kInCacheEmulations);
+    increment_in_rcx(vmm_data::kInCacheEmulations);
     data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
     range(at, FaultRange::Kind::Rewritten, gi.guest_rip, 0, FaultRange::kRestoreRcx);
+  }
+
+  // A 64-bit count in the data area, plus one through RCX (already saved), no flag touched.
+  void increment_in_rcx(uint64_t data_offset) {
+    constexpr uint8_t kRcx = 1;
+    data_mov(0x8b, kRcx, data_offset);
+    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
+    data_mov(0x89, kRcx, data_offset);
   }
 
   uint64_t branch_target(const GuestInsn& gi) const {
@@ -452,10 +456,7 @@ class Emitter {
     vmm_put({0x0f, 0xb7, 0xc8});  // movzx ecx, ax
     table_load(lookup_tcs(table));
     data_mov(0x89, kRcx, vmm_data::kLookupTarget);
-    const uint64_t hits = table == LookupTable::Hash ? vmm_data::kHashHits : vmm_data::kReturnCacheHits;
-    data_mov(0x8b, kRcx, hits);
-    vmm_put({0x48, 0x8d, 0x49, 0x01});  // lea rcx, [rcx + 1]
-    data_mov(0x89, kRcx, hits);
+    increment_in_rcx(table == LookupTable::Hash ? vmm_data::kHashHits : vmm_data::kReturnCacheHits);
     data_mov(0x8b, kRcx, vmm_data::kLookupSaveRcx);
     data_mov(0x8b, kRax, vmm_data::kLookupSaveRax);
     int32_t moved_rsp = 0;

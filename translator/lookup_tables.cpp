@@ -42,11 +42,6 @@ void LookupTables::forget(LookupTable t, uint64_t guest_rip, uint64_t owner) {
   owners_[table_index(t)][i] = 0;
 }
 
-uint64_t LookupTables::find(LookupTable t, uint64_t guest_rip) const {
-  const uint64_t i = lookup_index(guest_rip);
-  return keys(t)[i] == guest_rip ? tcs(t)[i] : 0;
-}
-
 uint64_t LookupTables::hits(LookupTable t) const {
   uint64_t n = 0;
   std::memcpy(&n, window_ + (t == LookupTable::Hash ? vmm_data::kHashHits : vmm_data::kReturnCacheHits), 8);

@@ -22,8 +22,6 @@ class LookupTables {
   void enter(LookupTable t, uint64_t guest_rip, uint64_t tc, uint64_t owner);
   // Empties guest_rip's slot if what it holds lies in the fragment at `owner`.
   void forget(LookupTable t, uint64_t guest_rip, uint64_t owner);
-  // What translated code would find for guest_rip (0: a miss).
-  uint64_t find(LookupTable t, uint64_t guest_rip) const;
   // Lookups that found their target, counted by translated code.
   uint64_t hits(LookupTable t) const;
 

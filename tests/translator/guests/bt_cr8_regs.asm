@@ -44,52 +44,21 @@ start:
         ; runs of in-cache emulations, each several times longer than its instruction: a
         ; translation unit of them must still fit its fragment (bt ends it sooner)
         mov eax, 3
+%rep 5
         mov cr8, rax
-        mov cr8, rax
-        mov cr8, rax
-        mov cr8, rax
-        mov cr8, rax
+%endrep
+%rep 12
         mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
-        mov rdx, cr8
+%endrep
         CHECK rdx, 3, 11, "a run of MOV to and from CR8"
+%rep 13
         out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
-        out 0x80, al
+%endrep
         in al, 0x80
         CHECK rax, 0xff, 12, "a run of OUT to port 0x80, then IN"
+%rep 13
         cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
-        cli
+%endrep
         xor eax, eax
         mov cr8, rax
         PASS
